@@ -1,0 +1,76 @@
+"""`lakehouse`: the project's command line (set-up, local stack, demo)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lakehouse.config import Settings, get_settings
+from lakehouse.log import configure_logging
+
+
+@click.group()
+@click.option("--log-format", type=click.Choice(["console", "json"]), default=None, help="Log output format.")
+def main(log_format: str | None) -> None:
+    """Sports-betting analytics lakehouse."""
+    settings = get_settings()
+    configure_logging(settings.log_level, log_format or settings.log_format)
+
+
+@main.command()
+def setup() -> None:
+    """Resolve the JVM artifacts (Kafka, Spark connectors, Iceberg) into .cache/ (idempotent)."""
+    from lakehouse.jvm import ensure_jars
+
+    click.echo(f"jars ready under {ensure_jars(get_settings())}")
+
+
+@main.group()
+def stack() -> None:
+    """Local services on loopback: Kafka (KRaft) and optionally moto (S3 + Glue)."""
+
+
+@stack.command("up")
+@click.option("--with-moto", is_flag=True, help="Also start moto as local S3 + Glue.")
+def stack_up(with_moto: bool) -> None:
+    """Start what is not running and apply infra/topics.yaml; a second call is a no-op."""
+    from infra.stack import Stack
+
+    for name, action in Stack(get_settings()).up(with_moto=with_moto).items():
+        click.echo(f"{name:8} {action}")
+
+
+@stack.command("down")
+def stack_down() -> None:
+    """Stop every service this project started (by PID file)."""
+    from infra.stack import Stack
+
+    for name, action in Stack(get_settings()).down().items():
+        click.echo(f"{name:8} {action}")
+
+
+@stack.command("status")
+def stack_status() -> None:
+    """Health of each service; exits 1 if anything started is unhealthy or gone."""
+    from infra.stack import Stack
+
+    status = Stack(get_settings()).status()
+    for svc in status.services:
+        pid = svc.pid if svc.pid is not None else "-"
+        click.echo(f"{svc.name:8} {svc.state:10} pid={pid} {svc.endpoint}")
+    sys.exit(0 if status.ok else 1)
+
+
+@main.command()
+@click.option("--keep-stack", is_flag=True, help="Leave the stack running afterwards.")
+def demo(keep_stack: bool) -> None:
+    """The main job on embedded defaults (stack, Kafka round trip, Spark -> Iceberg -> pyiceberg)."""
+    from cli.demo import run_demo
+
+    settings: Settings = get_settings()
+    run_demo(settings, keep_stack=keep_stack)
+
+
+if __name__ == "__main__":
+    main()

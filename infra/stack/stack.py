@@ -1,0 +1,103 @@
+"""`lakehouse stack up|down|status`: the local services as one unit."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from infra.stack.kafka import KafkaBroker
+from infra.stack.moto import MotoServer
+from infra.stack.topics import apply_topics
+from lakehouse.config import Settings
+from lakehouse.jvm import ensure_jars
+from lakehouse.log import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    endpoint: str
+    crashed: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.crashed:
+            return "unhealthy (process gone; `stack up` restarts it)"
+        if self.pid is None:
+            return "stopped"
+        return "healthy" if self.healthy else "unhealthy"
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    services: tuple[ServiceStatus, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing crashed or unhealthy, and at least one service is up."""
+        return any(s.pid is not None for s in self.services) and all(
+            s.healthy or (s.pid is None and not s.crashed) for s in self.services
+        )
+
+    def by_name(self, name: str) -> ServiceStatus:
+        return next(s for s in self.services if s.name == name)
+
+
+class Stack:
+    """Kafka always; moto (S3 + Glue) on request.  State under `settings.stack_dir`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kafka = KafkaBroker(
+            home=settings.stack_dir / "kafka",
+            host=settings.kafka.host,
+            port=settings.kafka.port,
+            controller_port=settings.kafka.controller_port,
+            heap=settings.kafka.heap,
+        )
+        self.moto = MotoServer(
+            home=settings.stack_dir / "moto", host=settings.moto.host, port=settings.moto.port
+        )
+
+    def up(self, with_moto: bool = False) -> dict[str, str]:
+        """Start what is not running, then apply topics; a second call changes nothing."""
+        ensure_jars(self.settings)
+        started = time.monotonic()
+        actions = {"kafka": "started" if self.kafka.start() else "already running"}
+        topics = apply_topics(self.kafka.bootstrap)
+        changed = sum(1 for v in topics.values() if v != "unchanged")
+        actions["topics"] = f"{changed} changed of {len(topics)}"
+        if with_moto:
+            actions["moto"] = "started" if self.moto.start() else "already running"
+        log.info("stack up", seconds=round(time.monotonic() - started, 1), **actions)
+        return actions
+
+    def down(self) -> dict[str, str]:
+        actions = {}
+        for name, service in (("moto", self.moto), ("kafka", self.kafka)):
+            actions[name] = "stopped" if service.stop() else "not running"
+        return actions
+
+    def status(self) -> StackStatus:
+        return StackStatus(
+            (
+                ServiceStatus(
+                    "kafka",
+                    self.kafka.running_pid(),
+                    self.kafka.healthy(),
+                    self.kafka.bootstrap,
+                    self.kafka.process.crashed(),
+                ),
+                ServiceStatus(
+                    "moto",
+                    self.moto.running_pid(),
+                    self.moto.healthy(),
+                    self.moto.endpoint,
+                    self.moto.process.crashed(),
+                ),
+            )
+        )

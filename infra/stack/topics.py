@@ -1,0 +1,113 @@
+"""Topics as code: `infra/topics.yaml` applied to a broker idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+from lakehouse.log import get_logger
+
+log = get_logger(__name__)
+
+TOPICS_FILE = Path(__file__).resolve().parents[1] / "topics.yaml"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def load_topic_specs(path: Path = TOPICS_FILE) -> list[TopicSpec]:
+    """Read the topic declarations, filling each topic from `defaults`."""
+    doc = yaml.safe_load(path.read_text())
+    defaults = doc.get("defaults", {})
+    specs = []
+    for entry in doc["topics"]:
+        config = {**defaults.get("config", {}), **entry.get("config", {})}
+        specs.append(
+            TopicSpec(
+                name=entry["name"],
+                partitions=int(entry.get("partitions", defaults.get("partitions", 1))),
+                replication_factor=int(
+                    entry.get("replication_factor", defaults.get("replication_factor", 1))
+                ),
+                config={k: str(v) for k, v in config.items()},
+                description=entry.get("description", ""),
+            )
+        )
+    names = [s.name for s in specs]
+    if len(names) != len(set(names)):
+        raise ValueError(f"duplicate topic names in {path}")
+    return specs
+
+
+def apply_topics(
+    bootstrap: str, specs: list[TopicSpec] | None = None, timeout: float = 30.0
+) -> dict[str, str]:
+    """Create missing topics, grow partitions, and set declared configs.
+
+    Returns what happened per topic ("created", "updated", "unchanged").  Partitions are
+    never shrunk (Kafka cannot), and configs not declared are left alone.
+    """
+    specs = specs if specs is not None else load_topic_specs()
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    existing = admin.list_topics(timeout=timeout).topics
+    outcome: dict[str, str] = {}
+
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [NewTopic(s.name, s.partitions, s.replication_factor, config=s.config) for s in missing],
+            operation_timeout=timeout,
+        )
+        for name, fut in futures.items():
+            fut.result()
+            outcome[name] = "created"
+
+    present = [s for s in specs if s.name in existing]
+    grow = [s for s in present if len(existing[s.name].partitions) < s.partitions]
+    if grow:
+        for name, fut in admin.create_partitions([NewPartitions(s.name, s.partitions) for s in grow]).items():
+            fut.result()
+            outcome[name] = "updated"
+
+    if present:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in present]
+        described = {r.name: fut.result() for r, fut in admin.describe_configs(resources).items()}
+        to_alter = []
+        for spec in present:
+            current = described[spec.name]
+            changes = [
+                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                for k, v in spec.config.items()
+                if k not in current or current[k].value != v
+            ]
+            if changes:
+                to_alter.append(
+                    ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=changes)
+                )
+        if to_alter:
+            for res, fut in admin.incremental_alter_configs(to_alter).items():
+                fut.result()
+                outcome[res.name] = "updated"
+        for spec in present:
+            outcome.setdefault(spec.name, "unchanged")
+
+    changed = {k: v for k, v in outcome.items() if v != "unchanged"}
+    if changed:
+        log.info("topics applied", **changed)
+    return outcome

@@ -1,0 +1,129 @@
+"""One typed settings object for every layer.
+
+Values come from defaults, then a `.env` file, then environment variables prefixed with
+`LAKEHOUSE_` (nested with `__`, e.g. `LAKEHOUSE_KAFKA__PORT=19092`).  Secrets are
+`SecretStr` so they never show up in logs or reprs; AWS credentials are deliberately not
+settings at all: boto3, pyiceberg and the Iceberg AWS SDK read them from the standard
+`AWS_*` variables themselves.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class KafkaSettings(BaseModel):
+    """The broker clients talk to, and how the local stack runs its own."""
+
+    host: str = "127.0.0.1"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+    # Empty means "the local broker"; set it to point every client at another cluster.
+    bootstrap_servers: str = ""
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+
+class MotoSettings(BaseModel):
+    """Local S3 + Glue (moto in server mode), started by `stack up --with-moto`."""
+
+    host: str = "127.0.0.1"
+    port: int = 5001
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class CatalogSettings(BaseModel):
+    """Where Iceberg tables live.
+
+    `local` is the embedded default: a SQLite-backed JDBC catalog (readable by Spark and
+    pyiceberg alike) over a `file://` warehouse.  `glue` is production: AWS Glue + S3; the
+    endpoint overrides point it at moto in tests.
+    """
+
+    kind: Literal["local", "glue"] = "local"
+    name: str = "lake"
+    namespace: str = "betting"
+    local_warehouse: Path | None = None  # default: <state_dir>/warehouse
+    local_catalog_db: Path | None = None  # default: <state_dir>/catalog.db
+    s3_warehouse: str = "s3://betting-lakehouse/warehouse"
+    aws_region: str = "eu-west-1"
+    glue_endpoint: str | None = None
+    s3_endpoint: str | None = None
+
+
+class SparkSettings(BaseModel):
+    """Sized for a 2-core, 24 GiB machine."""
+
+    master: str = "local[2]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = 4
+    ui_enabled: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in one place."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    project_root: Path = PROJECT_ROOT
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    state_dir: Path = PROJECT_ROOT / ".local"
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    moto: MotoSettings = Field(default_factory=MotoSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+
+    # Secrets: only ever read from the environment.
+    odds_api_key: SecretStr | None = None
+    newsapi_key: SecretStr | None = None
+    gnews_key: SecretStr | None = None
+    openweather_key: SecretStr | None = None
+    snowflake_password: SecretStr | None = None
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.cache_dir / "jars"
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.state_dir / "stack"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.catalog.local_warehouse or self.state_dir / "warehouse"
+
+    @property
+    def catalog_db_path(self) -> Path:
+        return self.catalog.local_catalog_db or self.state_dir / "catalog.db"
+
+    @property
+    def shared_data_dir(self) -> Path:
+        """Real captured data shipped beside the project (see ../shared/data/README.md)."""
+        return self.project_root.parent / "shared" / "data"
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own `Settings`)."""
+    return Settings()

@@ -1,0 +1,52 @@
+"""Canonical event schemas: defined once in ``events``, derived for JSON Schema, Spark and Iceberg.
+
+Importing this package loads neither pyspark nor pyiceberg; the Spark and Iceberg
+derivers import them on first call, so producers stay JVM-free.
+"""
+
+from lakehouse.schemas.events import (
+    ENVELOPE,
+    EVENT_TYPES,
+    GAME_EVENT,
+    NEWS_ARTICLE,
+    ODDS_QUOTE,
+    WEATHER_OBSERVATION,
+    EventType,
+    GameStatus,
+    Market,
+    Selection,
+    WeatherKind,
+    get_event_type,
+)
+from lakehouse.schemas.fields import Field, ListOf, Primitive, StructOf, optional, required
+from lakehouse.schemas.iceberg import iceberg_schema
+from lakehouse.schemas.json_schema import json_schema
+from lakehouse.schemas.spark import spark_schema
+from lakehouse.schemas.validate import SchemaValidationError, format_timestamp, validate
+
+__all__ = [
+    "ENVELOPE",
+    "EVENT_TYPES",
+    "GAME_EVENT",
+    "NEWS_ARTICLE",
+    "ODDS_QUOTE",
+    "WEATHER_OBSERVATION",
+    "EventType",
+    "Field",
+    "GameStatus",
+    "ListOf",
+    "Market",
+    "Primitive",
+    "SchemaValidationError",
+    "Selection",
+    "StructOf",
+    "WeatherKind",
+    "format_timestamp",
+    "get_event_type",
+    "iceberg_schema",
+    "json_schema",
+    "optional",
+    "required",
+    "spark_schema",
+    "validate",
+]
