@@ -20,17 +20,27 @@ def spark_catalog_conf(settings: Settings | None = None) -> dict[str, str]:
     settings = settings or get_settings()
     cat = settings.catalog
     prefix = f"spark.sql.catalog.{cat.name}"
-    conf = {prefix: "org.apache.iceberg.spark.SparkCatalog"}
+    conf = {
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        # Other engines (pyiceberg loaders, maintenance) change tables too: never serve a
+        # cached table object whose metadata may have been replaced underneath.
+        f"{prefix}.cache-enabled": "false",
+    }
     if cat.kind == "local":
-        settings.warehouse_path.mkdir(parents=True, exist_ok=True)
+        ensure_local_catalog(settings)
         conf |= {
             f"{prefix}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
-            f"{prefix}.uri": f"jdbc:sqlite:{settings.catalog_db_path}",
+            # WAL: Spark's pooled JDBC connections and pyiceberg read and write side by side.
+            f"{prefix}.uri": f"jdbc:sqlite:{settings.catalog_db_path}?journal_mode=WAL",
             f"{prefix}.warehouse": settings.warehouse_path.resolve().as_uri(),
             # SQLite has no real users; the JDBC catalog still wants the keys.
             f"{prefix}.jdbc.user": "lakehouse",
             f"{prefix}.jdbc.password": "",
-            f"{prefix}.jdbc.schema-version": "V1",  # with view support, as pyiceberg's v1
+            # Iceberg's JdbcCatalog leaves a metadata ResultSet open when it checks for its
+            # tables at start-up; on SQLite that pins a read transaction for the life of the
+            # connection (stale reads, SQLITE_BUSY for every other writer).  pyiceberg creates
+            # the same tables instead (see `ensure_local_catalog`), so Java skips the check.
+            f"{prefix}.jdbc.init-catalog-tables": "false",
         }
     else:
         conf |= {
@@ -46,6 +56,11 @@ def spark_catalog_conf(settings: Settings | None = None) -> dict[str, str]:
     return conf
 
 
+def ensure_local_catalog(settings: Settings) -> None:
+    """Create the local catalog's SQLite tables and warehouse folder (idempotent)."""
+    load_catalog(settings)
+
+
 def load_catalog(settings: Settings | None = None) -> Catalog:
     """A pyiceberg catalog over the same tables Spark writes."""
     settings = settings or get_settings()
@@ -59,7 +74,6 @@ def load_catalog(settings: Settings | None = None) -> Catalog:
             cat.name,
             uri=f"sqlite:///{settings.catalog_db_path}",
             warehouse=settings.warehouse_path.resolve().as_uri(),
-            schema_version="v1",
         )
     from pyiceberg.catalog.glue import GlueCatalog
 
