@@ -1,0 +1,1 @@
+"""The `lakehouse` command line: wires the layers together for users."""

@@ -62,6 +62,21 @@ def stack_status() -> None:
     sys.exit(0 if status.ok else 1)
 
 
+@main.group()
+def topics() -> None:
+    """Kafka topics declared in infra/topics.yaml."""
+
+
+@topics.command("apply")
+def topics_apply() -> None:
+    """Create or update the declared topics on the configured cluster (idempotent)."""
+    from infra.stack.topics import apply_topics
+
+    settings = get_settings()
+    for name, outcome in sorted(apply_topics(settings.kafka.bootstrap).items()):
+        click.echo(f"{outcome:9} {name}")
+
+
 @main.command()
 @click.option("--keep-stack", is_flag=True, help="Leave the stack running afterwards.")
 def demo(keep_stack: bool) -> None:

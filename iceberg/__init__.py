@@ -1,0 +1,1 @@
+"""Iceberg table definitions as code and table maintenance (compaction, snapshot expiry, orphans)."""

@@ -1,0 +1,1 @@
+"""Spark Structured Streaming jobs: Kafka -> Iceberg bronze/silver, real-time aggregates -> Kafka/Druid."""
