@@ -1,1 +1,1 @@
-"""The shared core every layer imports: event schemas, odds math, configuration, engines ' factories."""
+"""The shared core every layer imports: event schemas, odds math, configuration, engine factories."""
