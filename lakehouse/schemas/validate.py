@@ -21,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from lakehouse.schemas.events import EventType, get_event_type
+from lakehouse.schemas.fastpath import fast_checker
 from lakehouse.schemas.fields import DOUBLE, INT, LONG, TIMESTAMP, Field, FieldType, ListOf, StructOf
 from lakehouse.schemas.json_schema import json_schema
 
@@ -43,6 +44,9 @@ def validate(event_type: EventType | str, record: dict[str, Any]) -> dict[str, A
     et = get_event_type(event_type) if isinstance(event_type, str) else event_type
     if not isinstance(record, dict):
         raise SchemaValidationError(f"record must be a JSON object, got {type(record).__name__}")
+    fast = fast_checker(et)
+    if fast is not None and (canonical := fast(record)) is not None:
+        return canonical
     version = record.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version not in et.supported_versions:
         supported = ", ".join(map(str, et.supported_versions))
