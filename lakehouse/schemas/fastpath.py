@@ -107,7 +107,8 @@ def fast_checker(event_type: EventType) -> Checker | None:
     versions = frozenset(event_type.supported_versions)
 
     def checker(record: dict[str, Any]) -> dict[str, Any] | None:
-        if not names.issuperset(record) or record.get("schema_version") not in versions:
+        version = record.get("schema_version")
+        if not names.issuperset(record) or type(version) is not int or version not in versions:
             return None
         out = {}
         for name, required, is_double, check in plan:
