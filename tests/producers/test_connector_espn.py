@@ -1,0 +1,380 @@
+"""The ESPN scoreboard connector on the real captured bodies in ../shared/data/espn/."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.config import Settings
+from lakehouse.schemas import validate
+from lakehouse.teams import Team
+from producers.base import Connector, HttpRequest, HttpResponse, ParseResult, PollContext
+from producers.connectors import CONNECTORS, build_connector
+from producers.connectors.espn import EspnScoreboard
+
+FETCHED = datetime(2022, 9, 11, 20, 10, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def espn_dir() -> Path:
+    path = Settings().shared_data_dir / "espn"
+    if not path.is_dir():
+        pytest.fail(
+            f"real ESPN captures {path} are missing (expected ../shared/data/espn beside the project)"
+        )
+    return path
+
+
+def _request(connector: EspnScoreboard, league: str) -> HttpRequest:
+    (request,) = [
+        r for r in connector.requests(PollContext(now=FETCHED)) if r.url.endswith(f"/{league}/scoreboard")
+    ]
+    return request
+
+
+def _parse(league: str, body: bytes | str | dict, status: int = 200, content_type: str = "application/json"):
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    data = body.encode() if isinstance(body, str) else body
+    connector = EspnScoreboard(leagues=[league])
+    response = HttpResponse(
+        status=status, headers={"Content-Type": content_type}, body=data, fetched_at=FETCHED
+    )
+    return connector.parse(_request(connector, league), response)
+
+
+def _valid(result: ParseResult) -> list[dict[str, Any]]:
+    return [validate("games", record) for record in result.events]
+
+
+def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["source_game_id"]: r for r in records}
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+def test_one_scoreboard_request_per_league_across_sports() -> None:
+    connector = EspnScoreboard(leagues=["soccer/eng.1", "americanfootball/nfl", "soccer/all"])
+    requests = connector.requests(PollContext(now=FETCHED))
+    assert [r.url for r in requests] == [
+        "https://site.api.espn.com/apis/site/v2/sports/soccer/eng.1/scoreboard",
+        "https://site.api.espn.com/apis/site/v2/sports/americanfootball/nfl/scoreboard",
+        "https://site.api.espn.com/apis/site/v2/sports/soccer/all/scoreboard",
+    ]
+    assert [dict(r.context) for r in requests] == [
+        {"sport": "soccer", "league": "eng.1"},
+        {"sport": "americanfootball", "league": "nfl"},
+        {"sport": "soccer", "league": "all"},
+    ]
+    assert all(not r.secret_params for r in requests)
+
+
+def test_a_league_without_a_sport_key_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match=re.escape("'soccer/ned.1' has no sport-key mapping")):
+        EspnScoreboard(leagues=["soccer/ned.1"])
+    with pytest.raises(ValueError, match="must look like '<sport>/<league>'"):
+        EspnScoreboard(leagues=["nfl"])
+    assert EspnScoreboard(
+        leagues=["soccer/ned.1"], sport_keys={"soccer/ned.1": "soccer_netherlands_eredivisie"}
+    )
+
+
+def test_espn_is_discovered_by_name_and_implements_the_protocol() -> None:
+    connector = build_connector("espn", {"leagues": ["americanfootball/nfl"]})
+    assert isinstance(connector, EspnScoreboard) and isinstance(connector, Connector)
+    assert (connector.name, connector.feed) == ("espn", "games")
+    assert {"espn", "openweather", "open_meteo", "newsapi", "gnews", "rss"} <= set(CONNECTORS)
+
+
+# --- real captures -----------------------------------------------------------------------------
+
+
+def test_nfl_capture_gives_one_valid_record_per_event(espn_dir: Path) -> None:
+    result = _parse("americanfootball/nfl", (espn_dir / "nfl.json").read_bytes())
+
+    assert result.rejects == []
+    records = _valid(result)
+    assert len(records) == 16
+    assert Counter(r["status"] for r in records) == {"live": 8, "scheduled": 6, "final": 2}
+    assert {r["sport"] for r in records} == {"americanfootball_nfl"}
+    assert {r["competition"] for r in records} == {"National Football League"}
+    assert all(r["home_team_id"].startswith("nfl-") and r["away_team_id"].startswith("nfl-") for r in records)
+    assert len({r["game_id"] for r in records}) == 16
+
+    games = _by_id(records)
+    falcons = games["401437650"]  # New Orleans Saints at Atlanta Falcons, 0:48 left in the 4th
+    assert {k: falcons[k] for k in falcons if k not in ("event_id",)} == {
+        "source": "espn",
+        "sport": "americanfootball_nfl",
+        "event_time": "2022-09-11T20:10:00.000000Z",
+        "ingested_at": "2022-09-11T20:10:00.000000Z",
+        "schema_version": 1,
+        "game_id": "2022-09-11:nfl-atlanta-falcons:nfl-new-orleans-saints",
+        "source_game_id": "401437650",
+        "competition": "National Football League",
+        "home_team": "Atlanta Falcons",
+        "away_team": "New Orleans Saints",
+        "home_team_id": "nfl-atlanta-falcons",
+        "away_team_id": "nfl-new-orleans-saints",
+        "commence_time": "2022-09-11T17:00:00.000000Z",
+        "status": "live",
+        "period": 4,
+        "clock": "0:48",
+        "home_score": 26,
+        "away_score": 24,
+        "venue_name": "Mercedes-Benz Stadium",
+        "venue_city": "Atlanta",
+        "venue_country": None,
+        "venue_lat": None,
+        "venue_lon": None,
+    }
+    rams = games["401437654"]  # Buffalo Bills at Los Angeles Rams, final 10-31
+    assert (rams["status"], rams["home_score"], rams["away_score"]) == ("final", 10, 31)
+    assert rams["game_id"] == "2022-09-09:nfl-los-angeles-rams:nfl-buffalo-bills"
+    seahawks = games["401437655"]  # scheduled: no score, period or clock yet, whatever ESPN shows
+    assert seahawks["status"] == "scheduled"
+    assert (seahawks["home_score"], seahawks["away_score"], seahawks["period"], seahawks["clock"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_mls_capture_resolves_every_club_by_espn_id(espn_dir: Path) -> None:
+    result = _parse("soccer/usa.1", (espn_dir / "mls.json").read_bytes())
+
+    assert result.rejects == []
+    records = _valid(result)
+    assert len(records) == 11
+    assert Counter(r["status"] for r in records) == {"scheduled": 5, "live": 4, "final": 2}
+    assert {r["sport"] for r in records} == {"soccer_usa_mls"}
+    assert {r["competition"] for r in records} == {"Major League Soccer"}
+    nycfc = _by_id(records)["623597"]
+    assert nycfc["game_id"] == "2022-09-17:mls-new-york-city-fc:mls-new-york-red-bulls"
+    assert (nycfc["status"], nycfc["home_score"], nycfc["away_score"], nycfc["clock"]) == (
+        "final",
+        2,
+        0,
+        "90'+5'",
+    )
+    assert (nycfc["venue_name"], nycfc["venue_city"]) == ("Yankee Stadium", "New York")
+    orlando = _by_id(records)["623600"]  # second half, 57th minute
+    assert (orlando["status"], orlando["period"], orlando["clock"], orlando["home_score"]) == (
+        "live",
+        2,
+        "57'",
+        3,
+    )
+
+
+def test_soccer_all_maps_each_event_to_its_league(espn_dir: Path) -> None:
+    result = _parse("soccer/all", (espn_dir / "scoreboard_all_leagues.json").read_bytes())
+
+    assert result.rejects == []
+    records = _valid(result)
+    assert len(records) == 50
+    assert Counter(r["sport"] for r in records) == {
+        "soccer_usa_mls": 10,
+        "soccer_efl_champ": 8,
+        "soccer_epl": 5,
+        "soccer_spain_la_liga": 5,
+        "soccer_germany_bundesliga": 5,
+        "soccer_england_wsl": 4,
+        "soccer_mexico_ligamx": 4,
+        "soccer_usa_nwsl": 3,
+        "soccer_italy_serie_a": 3,
+        "soccer_france_ligue_one": 3,
+    }
+    games = _by_id(records)
+    brighton = games["740898"]  # Liverpool at Brighton & Hove Albion, 2-1
+    assert brighton["competition"] == "English Premier League"
+    assert brighton["game_id"] == "2026-03-21:brighton-and-hove-albion:liverpool"
+    assert (brighton["status"], brighton["home_score"], brighton["away_score"]) == ("final", 2, 1)
+    assert (brighton["venue_name"], brighton["venue_city"], brighton["venue_country"]) == (
+        "American Express Stadium",
+        "Falmer",
+        "England",
+    )
+    assert (brighton["venue_lat"], brighton["venue_lon"]) == (50.862, -0.083)  # the registry's ground
+
+    postponed = games["740902"]  # Crystal Palace at Manchester City
+    assert postponed["status"] == "postponed"
+    assert (postponed["home_score"], postponed["away_score"], postponed["period"]) == (None, None, None)
+
+    # ESPN calls the WSL side "Arsenal": it resolves by ESPN id to the women's team, not the club
+    wsl = games["754397"]
+    assert (wsl["sport"], wsl["home_team"], wsl["home_team_id"]) == (
+        "soccer_england_wsl",
+        "Arsenal",
+        "arsenal-women",
+    )
+
+
+def test_soccer_all_rejects_events_of_leagues_it_cannot_map(espn_dir: Path) -> None:
+    body = json.loads((espn_dir / "scoreboard_all_leagues.json").read_bytes())
+    body["events"][0]["uid"] = "s:600~l:9999~e:740898"  # a league ESPN added after our table
+    body["events"][1]["uid"] = "s:600~e:740905"  # no league id at all
+
+    result = _parse("soccer/all", body)
+
+    assert len(_valid(result)) == 48
+    assert [r.reason for r in result.rejects] == [
+        "unknown ESPN soccer league id 9999 (uid 's:600~l:9999~e:740898')",
+        "cannot tell the league of ESPN event (uid 's:600~e:740905' has no league id)",
+    ]
+    assert result.rejects[0].raw["id"] == "740898" and result.rejects[0].source == "espn"
+
+
+def test_event_ids_change_with_the_game_state_only(espn_dir: Path) -> None:
+    raw = (espn_dir / "nfl.json").read_bytes()
+    first = _by_id(_parse("americanfootball/nfl", raw).events)
+    again = _by_id(_parse("americanfootball/nfl", raw).events)
+    assert {k: v["event_id"] for k, v in first.items()} == {k: v["event_id"] for k, v in again.items()}
+
+    body = json.loads(raw)
+    event = next(e for e in body["events"] if e["id"] == "401437650")
+    event["competitions"][0]["competitors"][0]["score"] = "29"  # a Falcons field goal
+    changed = _by_id(_parse("americanfootball/nfl", body).events)
+    assert changed["401437650"]["event_id"] != first["401437650"]["event_id"]
+    assert changed["401437650"]["game_id"] == first["401437650"]["game_id"]
+    assert changed["401437647"]["event_id"] == first["401437647"]["event_id"]
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_an_html_error_page_served_with_200_is_one_reject() -> None:
+    page = "<!DOCTYPE html><html><head><title>ESPN - Site Unavailable</title></head><body></body></html>"
+    result = _parse("americanfootball/nfl", page, content_type="text/html; charset=utf-8")
+    assert result.events == []
+    (reject,) = result.rejects
+    assert reject.reason.startswith(
+        "ESPN body is an HTML page (content-type text/html; charset=utf-8, HTTP 200)"
+    )
+    assert reject.raw == page and reject.source == "espn"
+
+
+def test_truncated_json_is_one_reject(espn_dir: Path) -> None:
+    result = _parse("americanfootball/nfl", (espn_dir / "nfl.json").read_bytes()[:5000])
+    assert result.events == []
+    (reject,) = result.rejects
+    assert reject.reason.startswith("ESPN body is not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"leagues": [{"slug": "nfl"}], "season": {"year": 2022}}, "ESPN scoreboard has no 'events' list"),
+        ({"events": None}, "ESPN scoreboard has no 'events' list"),
+        ([1, 2, 3], "ESPN scoreboard has no 'events' list (got list)"),
+        ("", "ESPN sent an empty body"),
+    ],
+)
+def test_a_body_without_events_is_one_reject(body: Any, reason: str) -> None:
+    result = _parse("americanfootball/nfl", json.dumps(body) if not isinstance(body, str) else body)
+    assert result.events == []
+    (reject,) = result.rejects
+    assert reject.reason.startswith(reason)
+
+
+def test_an_http_error_status_is_one_reject() -> None:
+    result = _parse("americanfootball/nfl", '{"code": 404, "message": "Not Found"}', status=404)
+    (reject,) = result.rejects
+    assert reject.reason.startswith("ESPN answered HTTP 404")
+
+
+def test_an_unknown_team_is_rejected_and_the_other_events_still_parse(espn_dir: Path) -> None:
+    body = json.loads((espn_dir / "nfl.json").read_bytes())
+    event = next(e for e in body["events"] if e["id"] == "401437650")
+    away = event["competitions"][0]["competitors"][1]
+    away["id"] = away["team"]["id"] = "9999"
+    away["team"]["displayName"] = "London Monarchs"
+
+    result = _parse("americanfootball/nfl", body)
+
+    assert len(_valid(result)) == 15
+    assert "401437650" not in _by_id(result.events)
+    (reject,) = result.rejects
+    assert reject.reason.startswith(
+        "unmatched team 'London Monarchs' (espn id 9999): unknown team 'London Monarchs'"
+    )
+    assert reject.raw["id"] == "401437650"
+
+
+def test_a_new_side_named_like_a_known_club_is_not_guessed(espn_dir: Path) -> None:
+    """A WSL side with an id the registry lacks must not become the men's club of that name."""
+    body = json.loads((espn_dir / "scoreboard_all_leagues.json").read_bytes())
+    event = next(e for e in body["events"] if e["id"] == "754397")  # West Ham United at Arsenal (WSL)
+    home = event["competitions"][0]["competitors"][0]
+    home["id"] = home["team"]["id"] = "99999"
+
+    result = _parse("soccer/all", body)
+
+    assert len(_valid(result)) == 49
+    (reject,) = result.rejects
+    assert reject.reason.startswith("unmatched team 'Arsenal' (espn id 99999): ")
+    assert "'arsenal'" in reject.reason and reject.raw["id"] == "754397"
+
+
+class _NameOnlyRegistry:
+    """Knows every team by name only (no ESPN ids), like a registry entry not yet given its id."""
+
+    def resolve_espn(self, espn_id: str, *, sport: str | None = None, name: str | None = None) -> Team:
+        return self.resolve(name or "", source="espn", sport=sport)
+
+    def resolve(self, name: str, *, source: str, sport: str | None = None) -> Team:
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        return Team(slug, name, "soccer", ("soccer_epl",), {}, espn_ids=())
+
+
+def test_a_name_match_outside_the_teams_leagues_is_refused(espn_dir: Path) -> None:
+    body = json.loads((espn_dir / "scoreboard_all_leagues.json").read_bytes())
+    connector = EspnScoreboard(leagues=["soccer/all"], registry=_NameOnlyRegistry())  # type: ignore[arg-type]
+    response = HttpResponse(200, {}, json.dumps(body).encode(), FETCHED)
+
+    result = connector.parse(_request(connector, "soccer/all"), response)
+
+    assert {r["sport"] for r in result.events} == {"soccer_epl"}  # 5 EPL games, matched by name
+    assert len(result.events) == 5 and len(result.rejects) == 45
+    wsl = next(r for r in result.rejects if r.raw["id"] == "754397")
+    assert wsl.reason == (
+        "unmatched team 'Arsenal' (espn id 19973): the name matches 'arsenal', which is not known in "
+        "soccer_england_wsl; add the ESPN id to the team registry"
+    )
+
+
+def test_malformed_events_are_rejected_one_by_one(espn_dir: Path) -> None:
+    body = json.loads((espn_dir / "nfl.json").read_bytes())
+    events = {e["id"]: e for e in body["events"]}
+    events["401437647"]["status"]["type"].update(name="STATUS_ABANDONED", state="post", completed=False)
+    events["401437634"]["competitions"][0]["competitors"][0]["score"] = "n/a"
+    events["401437648"]["competitions"] = []
+    events["401437630"]["competitions"][0]["competitors"].pop()
+    events["401437632"]["date"] = events["401437632"]["competitions"][0]["date"] = "Sunday"
+    events["401437646"]["status"] = "in progress"  # a shape nobody planned for
+    twin = events["401437651"]["competitions"][0]["competitors"]
+    twin[1]["id"], twin[1]["team"] = twin[0]["id"], twin[0]["team"]  # a team playing itself
+    body["events"].append("not an event")
+
+    result = _parse("americanfootball/nfl", copy.deepcopy(body))
+
+    assert len(_valid(result)) == 9
+    assert [r.reason for r in result.rejects] == [
+        "unmapped ESPN status 'STATUS_ABANDONED' (state 'post', completed False)",
+        "score 'n/a' is not a number",
+        "ESPN event 401437648 has no competitions",
+        "ESPN event 401437630 lacks a home and an away competitor",
+        "start time 'Sunday' is not an ISO timestamp with a zone",
+        "malformed ESPN event 401437646: AttributeError: 'str' object has no attribute 'get'",
+        "malformed ESPN event 401437651: ValueError: a team cannot play itself: 'nfl-carolina-panthers'",
+        "ESPN event has no id",
+    ]
