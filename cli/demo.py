@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -28,7 +28,7 @@ from lakehouse import odds
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type, iceberg_schema, spark_schema, validate
-from producers.odds_api import quotes_from_odds_api
+from producers.connectors.odds_api import TheOddsApi
 
 log = get_logger(__name__)
 
@@ -46,9 +46,15 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
-        }
+        for _ in range(50):  # a just-created partition may not serve offsets for a moment
+            try:
+                return {
+                    p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                    for p in partitions
+                }
+            except KafkaException:
+                time.sleep(0.2)
+        raise DemoError(f"no offsets for {topic} after 10 s")
     finally:
         consumer.close()
 
@@ -197,7 +203,10 @@ def run_demo(settings: Settings, keep_stack: bool = False) -> int:
     try:
         capture = settings.shared_data_dir / CAPTURE
         events = json.loads(capture.read_text())
-        records = [validate("odds", q) for q in quotes_from_odds_api(events)]
+        parsed = TheOddsApi().parse_events(events)
+        if parsed.rejects:
+            raise DemoError(f"{len(parsed.rejects)} captured quotes rejected: {parsed.rejects[0].reason}")
+        records = [validate("odds", q) for q in parsed.events]
         bootstrap = settings.kafka.bootstrap
         start = _end_offsets(bootstrap, TOPIC)
         with Progress(

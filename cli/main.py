@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -75,6 +76,68 @@ def topics_apply() -> None:
     settings = get_settings()
     for name, outcome in sorted(apply_topics(settings.kafka.bootstrap).items()):
         click.echo(f"{outcome:9} {name}")
+
+
+@main.group()
+def produce() -> None:
+    """Producers: poll sources on their schedule, replay real captures, or simulate a market."""
+
+
+@produce.command("run")
+@click.option("--source", "sources", multiple=True, help="Only these sources (repeatable); default: all.")
+@click.option(
+    "--duration", type=float, default=None, help="Stop after this many seconds (default: until SIGTERM)."
+)
+@click.option(
+    "--health-port", type=int, default=None, help="Port of /health and /metrics (0 = any free port)."
+)
+def produce_run(sources: tuple[str, ...], duration: float | None, health_port: int | None) -> None:
+    """Poll the sources of producers/schedule.yaml concurrently until stopped."""
+    from producers.app import run_schedule
+
+    scheduler = run_schedule(get_settings(), sources=sources, duration_s=duration, health_port=health_port)
+    polls = len(scheduler.outcomes)
+    sent = sum(o.sent for _, o in scheduler.outcomes)
+    dead = sum(o.dead_lettered for _, o in scheduler.outcomes)
+    click.echo(f"{polls} polls, {sent} records sent, {dead} dead-lettered")
+
+
+@produce.command("replay")
+@click.argument("what", type=click.Choice(["odds-api", "espn", "football-data"]))
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speed", type=float, default=None, help="1 = original pace, 60 = a minute a second; default: flat out."
+)
+@click.option("--no-change-detection", is_flag=True, help="Send every quote even if its price did not move.")
+def produce_replay(
+    what: str, files: tuple[Path, ...], speed: float | None, no_change_detection: bool
+) -> None:
+    """Publish real captured data (../shared/data) into Kafka."""
+    from producers.app import replay
+
+    summary = replay(
+        get_settings(), what, list(files) or None, speed, change_detection=not no_change_detection
+    )
+    click.echo(
+        f"{summary['records']} records, sent {summary['sent']}, dead-lettered {summary['dead_lettered']}"
+    )
+
+
+@produce.command("simulate")
+@click.option("--seconds", type=float, default=300.0, help="Simulated seconds to run.")
+@click.option("--rate", type=float, default=None, help="Target odds quotes per second (load tests).")
+@click.option("--seed", type=int, default=42)
+@click.option(
+    "--realtime", is_flag=True, help="Pace output in wall-clock time at --rate (default: flat out)."
+)
+def produce_simulate(seconds: float, rate: float | None, seed: int, realtime: bool) -> None:
+    """Run the live-market simulator into Kafka."""
+    from producers.app import simulate
+
+    summary = simulate(get_settings(), seconds=seconds, rate=rate, seed=seed, realtime=realtime)
+    click.echo(
+        f"sent {summary['sent']} ({summary['per_second']:.0f}/s), arbitrage windows {summary['arbitrages']}"
+    )
 
 
 @main.command()

@@ -72,3 +72,63 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"real data folder {path} is missing (expected ../shared/data beside the project)")
     return path
+
+
+@pytest.fixture
+def topic_reader(kafka_broker: KafkaBroker):
+    """Read a topic back from given offsets: `end_offsets(topic)` before, `read(topic, start)` after."""
+    import json as _json
+    import time
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    def _consumer() -> Consumer:
+        import uuid
+
+        return Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": f"t-{uuid.uuid4().hex}"})
+
+    class Reader:
+        @staticmethod
+        def end_offsets(topic: str) -> dict[int, int]:
+            c = _consumer()
+            try:
+                parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+                for attempt in range(50):  # a just-created partition may not serve offsets yet
+                    try:
+                        return {
+                            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts
+                        }
+                    except KafkaException:
+                        if attempt == 49:
+                            raise
+                        time.sleep(0.2)
+                raise AssertionError("unreachable")
+            finally:
+                c.close()
+
+        @staticmethod
+        def read(topic: str, start: dict[int, int], idle_s: float = 3.0) -> list[dict]:
+            """Every record after `start`: key, headers, partition and the JSON value."""
+            end = Reader.end_offsets(topic)
+            wanted = sum(end[p] - start.get(p, 0) for p in end)
+            c = _consumer()
+            c.assign([TopicPartition(topic, p, start.get(p, 0)) for p in end])
+            out: list[dict] = []
+            idle = 0.0
+            while len(out) < wanted and idle < idle_s:
+                batch = c.consume(num_messages=1000, timeout=0.5)
+                idle = idle + 0.5 if not batch else 0.0
+                for m in batch:
+                    assert m.error() is None, m.error()
+                    out.append(
+                        {
+                            "key": m.key().decode() if m.key() else None,
+                            "headers": {k: v.decode() for k, v in (m.headers() or [])},
+                            "partition": m.partition(),
+                            "value": _json.loads(m.value()),
+                        }
+                    )
+            c.close()
+            return out
+
+    return Reader

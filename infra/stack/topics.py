@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +108,23 @@ def apply_topics(
         for spec in present:
             outcome.setdefault(spec.name, "unchanged")
 
+    _wait_for_leaders(admin, [s.name for s in specs], timeout)
     changed = {k: v for k, v in outcome.items() if v != "unchanged"}
     if changed:
         log.info("topics applied", **changed)
     return outcome
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Return once every partition of `names` has a leader, so clients can use them at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        pending = [
+            n for n in names if n not in topics or any(p.leader < 0 for p in topics[n].partitions.values())
+        ]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics without a partition leader after {timeout:.0f}s: {pending}")
+        time.sleep(0.1)
