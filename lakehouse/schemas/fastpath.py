@@ -20,107 +20,119 @@ from typing import Any
 
 from lakehouse.schemas.events import EventType
 from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, ListOf
+from lakehouse.schemas.timestamps import format_timestamp
 
-_CANONICAL_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)$")
 _INT_RANGES = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 
-Check = Callable[[Any], bool]
 Checker = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-def _bounds(field: Field) -> Check | None:
-    low, high = _INT_RANGES.get(field.type, (None, None))  # type: ignore[call-overload]
-    lo = (
-        max(x for x in (field.minimum, low) if x is not None)
-        if (field.minimum, low) != (None, None)
-        else None
-    )
-    hi = (
-        min(x for x in (field.maximum, high) if x is not None)
-        if (field.maximum, high) != (None, None)
-        else None
-    )
-    xlo, xhi = field.exclusive_minimum, field.exclusive_maximum
-    if lo is None and hi is None and xlo is None and xhi is None:
+@functools.lru_cache(maxsize=65_536)
+def canonical_timestamp(value: str) -> str | None:
+    """The canonical spelling of an RFC 3339 timestamp, or None to leave it to the full validator.
+
+    Cached: a poll's quotes share a handful of `last_update` and kick-off times.
+    """
+    if not _RFC3339.match(value):
         return None
-    return lambda v: (
-        (lo is None or v >= lo)
-        and (hi is None or v <= hi)
-        and (xlo is None or v > xlo)
-        and (xhi is None or v < xhi)
-    )
-
-
-def _is_timestamp(value: Any) -> bool:
-    if type(value) is not str or not _CANONICAL_TS.match(value):
-        return False
     try:
-        datetime.fromisoformat(value)
+        return format_timestamp(datetime.fromisoformat(value))
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def _value_check(field: Field) -> Check | None:
-    """A predicate for a non-null value, or None when the fast path cannot judge this type."""
+def _bounds(field: Field) -> list[str]:
+    """Python conditions (on `v`) for the numeric bounds, including the integer width's."""
+    low, high = _INT_RANGES.get(field.type, (None, None))  # type: ignore[call-overload]
+    conds = []
+    for bound, op in ((field.minimum, ">="), (low, ">="), (field.maximum, "<="), (high, "<=")):
+        if bound is not None:
+            conds.append(f"v {op} {bound!r}")
+    if field.exclusive_minimum is not None:
+        conds.append(f"v > {field.exclusive_minimum!r}")
+    if field.exclusive_maximum is not None:
+        conds.append(f"v < {field.exclusive_maximum!r}")
+    return conds
+
+
+def _conditions(field: Field, env: dict[str, Any]) -> list[str] | None:
+    """Python conditions a non-null value `v` must meet, or None if the fast path cannot judge."""
     t = field.type
-    checks: list[Check] = []
+    n = len(env)
     if t is STRING:
-        checks.append(lambda v: type(v) is str)
+        conds = ["type(v) is str"]
         if field.min_length is not None:
-            n = field.min_length
-            checks.append(lambda v: len(v) >= n)
+            conds.append(f"len(v) >= {field.min_length}")
         if field.pattern is not None:
-            search = re.compile(field.pattern).search
-            checks.append(lambda v: search(v) is not None)
+            env[f"_re{n}"] = re.compile(field.pattern).search
+            conds.append(f"_re{n}(v) is not None")
     elif t in (INT, LONG):
-        checks.append(lambda v: type(v) is int)
+        conds = ["type(v) is int"]
     elif t is DOUBLE:
-        checks.append(lambda v: (type(v) is float and math.isfinite(v)) or type(v) is int)
+        conds = ["((type(v) is float and _isfinite(v)) or type(v) is int)"]
     elif t is BOOLEAN:
-        checks.append(lambda v: type(v) is bool)
+        conds = ["type(v) is bool"]
     elif t is TIMESTAMP:
-        checks.append(_is_timestamp)
+        conds = ["type(v) is str", "(v := _ts(v)) is not None"]
     elif isinstance(t, ListOf) and t.element is STRING and t.element_required:
-        checks.append(lambda v: type(v) is list and all(type(x) is str for x in v))
+        conds = ["type(v) is list", "all(type(x) is str for x in v)"]
     else:
         return None
     if field.enum is not None:
-        allowed = frozenset(field.enum)
-        checks.append(lambda v: v in allowed)
-    bounds = _bounds(field)
-    if bounds is not None:
-        checks.append(bounds)
-    return lambda v: all(check(v) for check in checks)
+        env[f"_enum{n}"] = frozenset(field.enum)
+        conds.append(f"v in _enum{n}")
+    if t in (INT, LONG, DOUBLE):
+        conds += _bounds(field)
+    return conds
+
+
+def _compile(event_type: EventType) -> Checker | None:
+    """Generate one straight-line function per event type (no per-field calls or generators)."""
+    env: dict[str, Any] = {
+        "_isfinite": math.isfinite,
+        "_ts": canonical_timestamp,
+        "_names": frozenset(f.name for f in event_type.fields),
+        "_versions": frozenset(event_type.supported_versions),
+    }
+    lines = [
+        "def checker(record):",
+        "    version = record.get('schema_version')",
+        "    if type(version) is not int or version not in _versions or not _names.issuperset(record):",
+        "        return None",
+    ]
+    outputs = []
+    for i, field in enumerate(event_type.fields):
+        conds = _conditions(field, env)
+        if conds is None:
+            return None
+        lines.append(f"    v = record.get({field.name!r})")
+        test = " and ".join(conds)
+        if field.required:
+            lines.append(f"    if v is None or not ({test}):")
+            lines.append("        return None")
+        else:
+            lines.append(f"    if v is not None and not ({test}):")
+            lines.append("        return None")
+        value = "float(v)" if field.type is DOUBLE else "v"
+        if field.type is DOUBLE and not field.required:
+            value = "None if v is None else float(v)"
+        lines.append(f"    f{i} = {value}")
+        outputs.append(f"{field.name!r}: f{i}")
+    lines.append("    return {" + ", ".join(outputs) + "}")
+    exec(compile("\n".join(lines), f"<fastpath:{event_type.name}>", "exec"), env)
+    return env["checker"]
 
 
 @functools.cache
 def fast_checker(event_type: EventType) -> Checker | None:
     """The compiled checker, or None if the type has fields the fast path does not handle."""
-    plan = []
-    for field in event_type.fields:
-        check = _value_check(field)
-        if check is None:
-            return None
-        plan.append((field.name, field.required, field.type is DOUBLE, check))
-    names = frozenset(f.name for f in event_type.fields)
-    versions = frozenset(event_type.supported_versions)
+    return _compile(event_type)
 
-    def checker(record: dict[str, Any]) -> dict[str, Any] | None:
-        version = record.get("schema_version")
-        if not names.issuperset(record) or type(version) is not int or version not in versions:
-            return None
-        out = {}
-        for name, required, is_double, check in plan:
-            value = record.get(name)
-            if value is None:
-                if required:
-                    return None
-            elif not check(value):
-                return None
-            elif is_double:
-                value = float(value)
-            out[name] = value
-        return out
 
-    return checker
+@functools.cache
+def fast_checker_by_name(name: str) -> Checker | None:
+    """The same, looked up by feed name (hashing an EventType walks all its fields)."""
+    from lakehouse.schemas.events import get_event_type
+
+    return _compile(get_event_type(name))

@@ -15,15 +15,16 @@ import functools
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
 from lakehouse.schemas.events import EventType, get_event_type
-from lakehouse.schemas.fastpath import fast_checker
+from lakehouse.schemas.fastpath import fast_checker, fast_checker_by_name
 from lakehouse.schemas.fields import DOUBLE, INT, LONG, TIMESTAMP, Field, FieldType, ListOf, StructOf
 from lakehouse.schemas.json_schema import json_schema
+from lakehouse.schemas.timestamps import format_timestamp
 
 _MAX_REASONS = 3
 _MAX_MESSAGE = 200
@@ -41,12 +42,13 @@ class SchemaValidationError(ValueError):
 
 def validate(event_type: EventType | str, record: dict[str, Any]) -> dict[str, Any]:
     """Check ``record`` (parsed JSON) and return its canonical form, or raise SchemaValidationError."""
+    if type(record) is dict:
+        fast = fast_checker_by_name(event_type) if isinstance(event_type, str) else fast_checker(event_type)
+        if fast is not None and (canonical := fast(record)) is not None:
+            return canonical
     et = get_event_type(event_type) if isinstance(event_type, str) else event_type
     if not isinstance(record, dict):
         raise SchemaValidationError(f"record must be a JSON object, got {type(record).__name__}")
-    fast = fast_checker(et)
-    if fast is not None and (canonical := fast(record)) is not None:
-        return canonical
     version = record.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version not in et.supported_versions:
         supported = ", ".join(map(str, et.supported_versions))
@@ -59,13 +61,6 @@ def validate(event_type: EventType | str, record: dict[str, Any]) -> dict[str, A
         more = len(reasons) - _MAX_REASONS
         raise SchemaValidationError(shown + (f" (+{more} more)" if more > 0 else ""), reasons)
     return _struct(et.fields, record, "")
-
-
-def format_timestamp(value: datetime) -> str:
-    """The canonical timestamp spelling: UTC, microseconds, 'Z'. Naive datetimes are refused."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"timestamp {value!r} is naive; use a timezone-aware datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @functools.cache

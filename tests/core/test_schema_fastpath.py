@@ -93,6 +93,7 @@ ODD_VALUES = [
 def _slow(feed: str, record: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any] | str:
     with monkeypatch.context() as m:
         m.setattr(validate_module, "fast_checker", lambda _et: None)
+        m.setattr(validate_module, "fast_checker_by_name", lambda _name: None)
         try:
             return validate(feed, record)
         except SchemaValidationError as exc:
