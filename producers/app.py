@@ -162,3 +162,46 @@ def replay(
 
 def _at(record: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(record["event_time"].replace("Z", "+00:00"))
+
+
+def simulate(
+    settings: Settings,
+    seconds: float = 300.0,
+    rate: float | None = None,
+    seed: int = 42,
+    realtime: bool = False,
+) -> dict[str, Any]:
+    """Run the live-market simulator into Kafka; returns counts and arbitrage windows seen."""
+    import time as _time
+
+    from producers.simulator import Simulator, arbitrage_windows, paced, restamped
+
+    sim = Simulator.for_rate(rate, seed=seed) if rate else Simulator(seed=seed)
+    stream: Iterable[tuple[str, dict[str, Any]]] = sim.run(seconds)
+    if realtime:
+        stream = restamped(paced(stream, rate_per_s=rate or 200.0))
+    # The simulator only emits a quote when its price moved: no change detection needed.
+    publisher = make_publisher(settings, change_detection=False, client_id="simulator")
+    stop = threading.Event()
+    sent = 0
+    columns = (TextColumn("{task.description}"), TextColumn("{task.completed} records"), TimeElapsedColumn())
+
+    def tap(records: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        nonlocal sent
+        for feed, record in records:
+            if stop.is_set():
+                return
+            sent += publisher.publish(feed, [record]).sent
+            progress.advance(task)
+            yield feed, record
+
+    started = _time.monotonic()
+    try:
+        with Progress(*columns) as progress, stop_on_signals(stop):
+            task = progress.add_task(f"simulate {seconds:.0f}s", total=None)
+            windows, _ = arbitrage_windows(tap(stream))
+        publisher.flush(60)
+    finally:
+        publisher.close()
+    elapsed = _time.monotonic() - started
+    return {"sent": sent, "per_second": sent / elapsed if elapsed else 0.0, "arbitrages": len(windows)}
