@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -23,52 +19,8 @@ pytestmark = pytest.mark.integration
 API_KEY = "odds-key-" + uuid.uuid4().hex
 
 
-class Api:
-    """Scripted responses per path (the last one repeats) and a log of every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
-        self.log: list[tuple[str, dict[str, list[str]]]] = []
-        self.lock = threading.Lock()
-
-    def respond(self, path: str, *responses: tuple[int, dict[str, str], bytes]) -> None:
-        self.routes[path] = list(responses)
-
-    def next(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        with self.lock:
-            queue = self.routes.get(path) or [(404, {}, b'{"message": "not found"}')]
-            return queue.pop(0) if len(queue) > 1 else queue[0]
-
-
-@pytest.fixture
-def api() -> Iterator[tuple[Api, str]]:
-    state = Api()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            with state.lock:
-                state.log.append((url.path, parse_qs(url.query)))
-            status, headers, body = state.next(url.path)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_one_round_of_polls_publishes_exact_records_and_survives_failures(
-    api: tuple[Api, str], kafka_broker: KafkaBroker, topic_reader, shared_data: Path, tmp_path: Path
+    api, kafka_broker: KafkaBroker, topic_reader, shared_data: Path, tmp_path: Path
 ) -> None:
     server, base = api
     capture = (shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json").read_bytes()
