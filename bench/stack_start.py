@@ -57,7 +57,7 @@ def main() -> None:
             stack.up(with_moto=True)
             with_moto.append(time.perf_counter() - t0)
             stack.down()
-    print(f"first start (format storage, start broker, create 12 topics): {first:.2f} s")
+    print(f"first start (format storage, start broker, create every topic): {first:.2f} s")
     print(f"restart on existing data, median of {args.runs}: {statistics.median(restarts):.2f} s")
     print(f"restart with moto (S3 + Glue), median of {args.runs}: {statistics.median(with_moto):.2f} s")
     print(f"broker resident memory after start: {rss:.0f} MiB (heap limit {settings.kafka.heap})")

@@ -73,6 +73,18 @@ class SparkSettings(BaseModel):
     ui_enabled: bool = False
 
 
+class StreamingSettings(BaseModel):
+    """Speed-layer knobs: trigger, lateness and windows (see README, Streaming)."""
+
+    trigger_interval: str = "1 second"
+    max_offsets_per_trigger: int = 200_000
+    allowed_lateness_s: float = 3600.0  # older than (latest event time - this) = late
+    window_s: int = 60
+    steam_threshold_pct: float = 2.0
+    steam_min_books: int = 3
+    starting_offsets: str = "earliest"
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -93,6 +105,7 @@ class Settings(BaseSettings):
     moto: MotoSettings = Field(default_factory=MotoSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    streaming: StreamingSettings = Field(default_factory=StreamingSettings)
 
     # Secrets: only ever read from the environment.
     odds_api_key: SecretStr | None = None
@@ -108,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def stack_dir(self) -> Path:
         return self.state_dir / "stack"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.state_dir / "checkpoints"
 
     @property
     def warehouse_path(self) -> Path:

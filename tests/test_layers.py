@@ -42,7 +42,7 @@ def test_no_layer_imports_another_layers_code() -> None:
 
 def test_source_is_ruff_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)],
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", str(ROOT)],
         capture_output=True,
         text=True,
         check=False,

@@ -15,9 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.teams import TeamRegistry, game_id, get_registry
-
 from lakehouse.schemas import Market, Selection, format_timestamp
+from lakehouse.teams import TeamRegistry, game_id, get_registry
 from producers.base import HttpRequest, HttpResponse, ParseResult, PollContext, Reject
 
 SOURCE = "the_odds_api"

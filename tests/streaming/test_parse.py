@@ -1,0 +1,85 @@
+"""The stream's columnar validation accepts exactly what the shared validator accepts."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from lakehouse.schemas import SchemaValidationError, get_event_type, validate
+from producers.connectors.odds_api import TheOddsApi
+from streaming.parse import REASON, parse_feed
+
+pytestmark = [pytest.mark.spark]
+
+MUTATIONS = [
+    ("price", 0.95),
+    ("price", 1.0),
+    ("price", "abc"),
+    ("price", None),
+    ("market", "moneyline"),
+    ("selection", "HOME"),
+    ("schema_version", 7),
+    ("event_time", "yesterday"),
+    ("is_exchange", "no"),
+    ("bookmaker", ""),
+    ("source", "The Odds API"),
+    ("point", "x"),
+    ("point", 1.5),
+    ("sport", None),
+]
+
+
+def _cases(shared_data: Path) -> list[str]:
+    events = json.loads((shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json").read_text())
+    quotes = [validate("odds", q) for q in TheOddsApi().parse_events(events).events][:300]
+    rng = random.Random(3)
+    values = [json.dumps(q) for q in quotes[:200]]
+    for q in quotes[200:]:
+        bad = dict(q)
+        for field, value in rng.sample(MUTATIONS, rng.randint(1, 2)):
+            bad[field] = value
+        if rng.random() < 0.2:
+            del bad["bookmaker"]
+        if rng.random() < 0.1:
+            bad["bookie"] = "x"
+        values.append(json.dumps(bad))
+    return [*values, "not json", "[1, 2]", "{}", '{"event_id": 1}']
+
+
+def test_stream_and_shared_validator_agree(spark, shared_data: Path) -> None:
+    values = _cases(shared_data)
+    df = spark.createDataFrame([(v,) for v in values], ["value"])
+    rows = parse_feed(df, get_event_type("odds")).collect()
+    assert len(rows) == len(values)
+    disagreements = []
+    for row in rows:
+        try:
+            expected = validate("odds", json.loads(row["value"]))
+        except (SchemaValidationError, ValueError) as exc:
+            expected = None
+            why = getattr(exc, "reason", str(exc))
+        else:
+            why = None
+        if (row[REASON] is None) != (expected is not None):
+            disagreements.append((row["value"][:120], row[REASON], why))
+        elif expected is not None:
+            assert row["price"] == expected["price"] and row["game_id"] == expected["game_id"]
+    assert disagreements == []
+    reasons = [r[REASON] for r in rows if r[REASON]]
+    assert sum(1 for r in rows if r[REASON] is None) == 200 + sum(1 for v in values[200:300] if _valid(v))
+    assert any("price: 0.95 is less than or equal to the minimum of 1.0" in r for r in reasons)
+    assert any("missing required field 'bookmaker'" in r for r in reasons)
+    assert any(r.startswith("unknown schema_version 7 for odds") for r in reasons)
+    assert any("unknown field(s) bookie" in r for r in reasons)
+    assert reasons.count("record is not a JSON object (malformed JSON)") == 2
+
+
+def _valid(value: str) -> bool:
+    try:
+        validate("odds", json.loads(value))
+    except (SchemaValidationError, ValueError):
+        return False
+    return True
