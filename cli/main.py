@@ -140,6 +140,97 @@ def produce_simulate(seconds: float, rate: float | None, seed: int, realtime: bo
     )
 
 
+@main.group("iceberg")
+def iceberg_group() -> None:
+    """Iceberg tables as code: create/evolve them, and maintain them."""
+
+
+@iceberg_group.command("ensure")
+def iceberg_ensure() -> None:
+    """Create missing tables and apply additive schema/property changes (idempotent)."""
+    from iceberg import ensure_tables
+    from lakehouse.catalog import load_catalog
+
+    for identifier, outcome in sorted(ensure_tables(load_catalog(get_settings())).items()):
+        click.echo(f"{outcome:9} {identifier}")
+
+
+@iceberg_group.command("maintain")
+@click.option("--table", "tables", multiple=True, help="Only these tables (e.g. silver.odds_quotes).")
+def iceberg_maintain(tables: tuple[str, ...]) -> None:
+    """Compact data files, rewrite manifests, expire snapshots, remove old orphan files."""
+    from iceberg import maintain_all
+    from lakehouse.spark import build_spark_session
+
+    settings = get_settings()
+    spark = build_spark_session(settings, app_name="lakehouse-maintenance")
+    for report in maintain_all(spark, settings, list(tables) or None):
+        b, a = report.before, report.after
+        click.echo(
+            f"{report.identifier}: data files {b.data_files} -> {a.data_files}, "
+            f"snapshots {b.snapshots} -> {a.snapshots}, manifests {b.manifests} -> {a.manifests}"
+        )
+
+
+@main.group()
+def stream() -> None:
+    """Speed layer: Spark Structured Streaming jobs (bronze, silver, aggregates)."""
+
+
+def _stream_process():
+    from infra.stack.process import ManagedProcess
+
+    settings = get_settings()
+    return ManagedProcess("streaming", settings.state_dir / "streaming", marker="cli.main stream run")
+
+
+@stream.command("run")
+@click.option("--job", "jobs", multiple=True, help="bronze, silver, aggregates (repeatable); default: all.")
+@click.option("--available-now", is_flag=True, help="Process what Kafka holds now, then exit.")
+def stream_run(jobs: tuple[str, ...], available_now: bool) -> None:
+    """Run the jobs in the foreground until SIGTERM/SIGINT (or, with --available-now, done)."""
+    from streaming.runner import JOBS, run_jobs
+
+    run_jobs(get_settings(), jobs or JOBS, available_now=available_now)
+
+
+@stream.command("start")
+@click.option("--job", "jobs", multiple=True)
+def stream_start(jobs: tuple[str, ...]) -> None:
+    """Start the jobs in the background (logs under .local/streaming/logs)."""
+    process = _stream_process()
+    if process.pid() is not None:
+        click.echo(f"streaming already running (pid {process.pid()})")
+        return
+    args = [arg for job in jobs for arg in ("--job", job)]
+    pid = process.start([sys.executable, "-m", "cli.main", "stream", "run", *args])
+    click.echo(f"streaming started (pid {pid}); logs: {process.log_file}")
+
+
+@stream.command("stop")
+def stream_stop() -> None:
+    """Stop the background jobs gracefully (SIGTERM: the current batch completes)."""
+    click.echo("streaming stopped" if _stream_process().stop(timeout=60) else "streaming not running")
+
+
+@stream.command("status")
+def stream_status() -> None:
+    """Whether the jobs run, and each query's last batch metrics."""
+    import json
+
+    process = _stream_process()
+    pid = process.pid()
+    click.echo(f"streaming {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+    metrics = get_settings().state_dir / "streaming" / "metrics.json"
+    if metrics.exists():
+        for name, m in json.loads(metrics.read_text()).items():
+            click.echo(
+                f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
+                f"{m['trigger_ms']} ms, lag {m['kafka_lag']}"
+            )
+    sys.exit(0 if pid else 1)
+
+
 @main.command()
 @click.option("--keep-stack", is_flag=True, help="Leave the stack running afterwards.")
 def demo(keep_stack: bool) -> None:

@@ -4,6 +4,18 @@ Importing this package loads neither pyspark nor pyiceberg; the Spark and Iceber
 derivers import them on first call, so producers stay JVM-free.
 """
 
+from lakehouse.schemas.aggregates import (
+    AGGREGATE_TYPES,
+    ARBITRAGE_OPPORTUNITIES,
+    MARKET_AGG_1M,
+    MARKET_PRICES_LIVE,
+    PIPELINE_HEALTH,
+    STEAM_MOVES,
+    AggregateType,
+    ArbitrageStatus,
+    SteamDirection,
+    get_aggregate_type,
+)
 from lakehouse.schemas.events import (
     ENVELOPE,
     EVENT_TYPES,
@@ -25,12 +37,20 @@ from lakehouse.schemas.spark import spark_schema
 from lakehouse.schemas.validate import SchemaValidationError, format_timestamp, validate
 
 __all__ = [
+    "AGGREGATE_TYPES",
+    "ARBITRAGE_OPPORTUNITIES",
     "ENVELOPE",
     "EVENT_TYPES",
     "GAME_EVENT",
+    "MARKET_AGG_1M",
+    "MARKET_PRICES_LIVE",
     "NEWS_ARTICLE",
     "ODDS_QUOTE",
+    "PIPELINE_HEALTH",
+    "STEAM_MOVES",
     "WEATHER_OBSERVATION",
+    "AggregateType",
+    "ArbitrageStatus",
     "EventType",
     "Field",
     "GameStatus",
@@ -39,9 +59,11 @@ __all__ = [
     "Primitive",
     "SchemaValidationError",
     "Selection",
+    "SteamDirection",
     "StructOf",
     "WeatherKind",
     "format_timestamp",
+    "get_aggregate_type",
     "get_event_type",
     "iceberg_schema",
     "json_schema",

@@ -1,0 +1,149 @@
+"""Speed-layer figures: sustained events/s through bronze and silver, and produce-to-aggregate freshness.
+
+    .venv/bin/python -m bench.streaming [--events 200000] [--freshness-seconds 60 --rate 200]
+
+Own broker and lake in a temporary folder.  Throughput: the simulator's odds quotes are
+loaded into Kafka first, then bronze and silver each drain them (available-now) on
+`local[2]`; events/s = events / wall time of the drain (Spark start excluded).  Freshness:
+the aggregates job runs at its configured trigger while quotes are produced at `--rate`;
+for each quote, the time from produce to its row in `agg.market_prices_live`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+
+from iceberg import ensure_tables
+from infra.stack.kafka import KafkaBroker
+from infra.stack.process import free_port
+from infra.stack.topics import apply_topics
+from lakehouse.catalog import load_catalog
+from lakehouse.config import KafkaSettings, Settings
+from lakehouse.log import configure_logging
+from lakehouse.schemas import validate
+from lakehouse.spark import build_spark_session
+from producers.simulator import Simulator
+from streaming.aggregates import aggregates_query
+from streaming.bronze import bronze_query
+from streaming.silver import silver_query
+
+
+def _load(bootstrap: str, n: int) -> None:
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 20, "compression.type": "zstd", "acks": "all"}
+    )
+    sim = Simulator.for_rate(5000, seed=1)
+    sent = 0
+    while sent < n:
+        for feed, record in sim.run(10):
+            if feed == "odds" and sent < n:
+                producer.produce("odds.quotes", key=record["game_id"], value=json.dumps(record).encode())
+                producer.poll(0)
+                sent += 1
+    producer.flush(60)
+
+
+def _drain(spark, settings: Settings, build) -> float:
+    started = time.perf_counter()
+    query = build(spark, settings, available_now=True)
+    query.awaitTermination()
+    if query.exception() is not None:
+        raise RuntimeError(query.exception())
+    return time.perf_counter() - started
+
+
+def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[float]:
+    query = aggregates_query(spark, settings)
+    time.sleep(20)  # first batch (board restore, JIT) out of the way
+    produced: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+
+    def consume() -> None:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap,
+                "group.id": uuid.uuid4().hex,
+                "auto.offset.reset": "latest",
+            }
+        )
+        consumer.subscribe(["agg.market_prices_live"])
+        while not stop.is_set():
+            for m in consumer.consume(500, 0.2):
+                if m.error() is None:
+                    seen.setdefault(json.loads(m.value())["event_id"], time.time())
+        consumer.close()
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    time.sleep(3)
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 5})
+    sim = Simulator(seed=3, start=datetime.now(UTC))
+    stream = (r for f, r in sim.run(10_000) if f == "odds")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        record = validate("odds", next(stream))
+        produced[record["event_id"]] = time.time()
+        producer.produce("odds.quotes", key=record["game_id"], value=json.dumps(record).encode())
+        producer.poll(0)
+        time.sleep(1 / rate)
+    producer.flush(30)
+    time.sleep(15)
+    stop.set()
+    reader.join(10)
+    query.stop()
+    return [seen[e] - t for e, t in produced.items() if e in seen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--freshness-seconds", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=200)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
+        broker = KafkaBroker(
+            home=Path(tmp) / "kafka", port=free_port(), controller_port=free_port(), heap="1g"
+        )
+        broker.start()
+        try:
+            apply_topics(broker.bootstrap)
+            settings = Settings(
+                state_dir=Path(tmp) / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap)
+            )
+            ensure_tables(load_catalog(settings))
+            _load(broker.bootstrap, args.events)
+            spark = build_spark_session(settings, app_name="bench-streaming")
+            spark.sql("SELECT 1").collect()
+            bronze_s = _drain(spark, settings, bronze_query)
+            silver_s = _drain(spark, settings, silver_query)
+            lags = _freshness(spark, settings, args.freshness_seconds, args.rate)
+            spark.stop()
+        finally:
+            broker.stop()
+    print(f"events: {args.events} simulator quotes, local[2], trigger {settings.streaming.trigger_interval}")
+    print(f"bronze: {args.events / bronze_s:,.0f} events/s ({bronze_s:.1f} s)")
+    print(
+        f"silver (parse, validate, dedupe, MERGE): {args.events / silver_s:,.0f} events/s ({silver_s:.1f} s)"
+    )
+    if lags:
+        q = statistics.quantiles(lags, n=100)
+        print(
+            f"produce -> agg.market_prices_live freshness over {len(lags)} quotes at {args.rate:.0f}/s: "
+            f"p50 {statistics.median(lags):.2f} s, p95 {q[94]:.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

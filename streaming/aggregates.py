@@ -1,0 +1,326 @@
+"""Real-time market aggregates: live prices, 1-minute windows, fair probabilities, margins,
+cross-book arbitrage and steam moves -> gold Iceberg tables and Kafka topics for Druid.
+
+Each micro-batch of valid odds quotes updates a board of the latest quote per (game, market,
+bookmaker, selection) held by the driver (boards are small: one row per live quote) and
+rebuilt from `gold.market_prices_live` on start.  The touched markets are summarised with the
+shared odds math (`streaming.market`), and every gold write is a MERGE on the aggregate's key,
+so a replayed batch rewrites the same rows.  Kafka aggregate topics are at-least-once (a
+replay may resend a row; consumers key on the same columns).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import Producer
+
+from lakehouse.config import Settings
+from lakehouse.log import get_logger
+from lakehouse.schemas import get_event_type, spark_schema
+from lakehouse.schemas.aggregates import (
+    ARBITRAGE_OPPORTUNITIES,
+    MARKET_AGG_1M,
+    MARKET_PRICES_LIVE,
+    STEAM_MOVES,
+    AggregateType,
+)
+from lakehouse.schemas.fields import TIMESTAMP
+from lakehouse.schemas.timestamps import format_timestamp
+from lakehouse.topics import feed_topic
+from streaming.bronze import kafka_source
+from streaming.market import ArbitrageTracker, Quote, detect_steam, summarise_market
+from streaming.parse import REASON, parse_feed
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+log = get_logger(__name__)
+
+GOLD = {
+    MARKET_PRICES_LIVE.name: "gold.market_prices_live",
+    MARKET_AGG_1M.name: "gold.market_agg_1m",
+    ARBITRAGE_OPPORTUNITIES.name: "gold.arbitrage_opportunities",
+    STEAM_MOVES.name: "gold.steam_moves",
+}
+BoardKey = tuple[str, str, str, str]  # game, market, bookmaker, selection
+WindowKey = tuple[str, str, str, float | None, str, str]  # window_start, game, market, point, book, selection
+
+
+def _ts(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _floor(at: datetime, seconds: int) -> datetime:
+    epoch = int(at.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+
+
+class AggregatesBatch:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = settings.catalog.name
+        self.window = timedelta(seconds=settings.streaming.window_s)
+        self.board: dict[BoardKey, dict[str, Any]] = {}
+        self.windows: dict[WindowKey, dict[str, Any]] = {}
+        self.tracker = ArbitrageTracker()
+        self.steam_seen: set[tuple] = set()
+        self.restored = False
+        self.producer = Producer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap,
+                "linger.ms": 5,
+                "compression.type": "zstd",
+                "acks": "all",
+            }
+        )
+
+    # -- state ---------------------------------------------------------------------------
+    def _restore(self, spark: SparkSession) -> None:
+        """Rebuild the board (and recent windows) from gold after a restart."""
+        self.restored = True
+        for row in spark.table(f"{self.catalog}.{GOLD['market_prices_live']}").collect():
+            r = row.asDict()
+            self.board[(r["game_id"], r["market"], r["bookmaker"], r["selection"])] = {
+                **r,
+                "last_update": format_timestamp(_ts(r["last_update"])),
+                "commence_time": format_timestamp(_ts(r["commence_time"])),
+            }
+
+    # -- one micro-batch -------------------------------------------------------------------
+    def __call__(self, batch: Any, batch_id: int) -> None:
+        from pyspark.sql import functions as F
+
+        spark = batch.sparkSession
+        if not self.restored:
+            self._restore(spark)
+        started = time.monotonic()
+        parsed = parse_feed(
+            batch.select(F.col("value").cast("string").alias("value"), "offset", "partition"),
+            get_event_type("odds"),
+        )
+        fields = [f.name for f in get_event_type("odds").fields]
+        rows = [
+            r.asDict()
+            for r in parsed.filter(F.col(REASON).isNull())
+            .orderBy("event_time", "partition", "offset")
+            .select(*fields)
+            .collect()
+        ]
+        if not rows:
+            return
+        now = datetime.now(UTC)
+        live = self._update_board(rows, now)
+        touched = {(r["game_id"], r["market"]) for r in rows}
+        summaries = {
+            key: summarise_market([Quote.from_record(q) for q in self._quotes(*key)]) for key in touched
+        }
+        windows = self._update_windows(rows, summaries, now)
+        arbs = self.tracker.update([s for ss in summaries.values() for s in ss], now, scope=touched)
+        steam = self._steam(windows, now)
+        outputs = {
+            MARKET_PRICES_LIVE.name: live,
+            MARKET_AGG_1M.name: windows,
+            ARBITRAGE_OPPORTUNITIES.name: arbs,
+            STEAM_MOVES.name: steam,
+        }
+        for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES):
+            self._publish(agg, outputs[agg.name])
+        self.producer.flush(30)
+        # Live prices last: once they show a batch's quotes, every other gold table has it too.
+        for agg in (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES, MARKET_PRICES_LIVE):
+            self._upsert(spark, agg, outputs[agg.name], batch_id)
+        log.info(
+            "aggregates batch",
+            batch_id=batch_id,
+            quotes=len(rows),
+            live=len(live),
+            windows=len(windows),
+            arbitrage=len(arbs),
+            steam=len(steam),
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _quotes(self, game_id: str, market: str) -> Iterable[dict[str, Any]]:
+        return [q for (g, m, _, _), q in self.board.items() if g == game_id and m == market]
+
+    def _update_board(self, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        changed: dict[BoardKey, dict[str, Any]] = {}
+        for r in rows:
+            key = (r["game_id"], r["market"], r["bookmaker"], r["selection"])
+            current = self.board.get(key)
+            if current is not None and _ts(current["last_update"]) > _ts(r["last_update"]):
+                continue
+            live = {
+                "game_id": r["game_id"],
+                "sport": r["sport"],
+                "market": r["market"],
+                "bookmaker": r["bookmaker"],
+                "selection": r["selection"],
+                "point": r["point"],
+                "price": r["price"],
+                "previous_price": r["previous_price"]
+                if r["previous_price"] is not None
+                else (current or {}).get("price"),
+                "is_exchange": r["is_exchange"],
+                "last_update": format_timestamp(_ts(r["last_update"])),
+                "event_id": r["event_id"],
+                "updated_at": format_timestamp(now),
+                "home_team": r["home_team"],
+                "away_team": r["away_team"],
+                "commence_time": format_timestamp(_ts(r["commence_time"])),
+            }
+            self.board[key] = changed[key] = live
+        return list(changed.values())
+
+    def _update_windows(
+        self, rows: list[dict[str, Any]], summaries: dict, now: datetime
+    ) -> list[dict[str, Any]]:
+        touched: dict[WindowKey, dict[str, Any]] = {}
+        for r in rows:
+            start = _floor(_ts(r["event_time"]), int(self.window.total_seconds()))
+            key = (
+                format_timestamp(start),
+                r["game_id"],
+                r["market"],
+                r["point"],
+                r["bookmaker"],
+                r["selection"],
+            )
+            w = self.windows.get(key)
+            if w is None:
+                w = {
+                    "window_start": key[0],
+                    "window_end": format_timestamp(start + self.window),
+                    "game_id": r["game_id"],
+                    "sport": r["sport"],
+                    "market": r["market"],
+                    "point": r["point"],
+                    "bookmaker": r["bookmaker"],
+                    "selection": r["selection"],
+                    "open_price": r["price"],
+                    "last_price": r["price"],
+                    "min_price": r["price"],
+                    "max_price": r["price"],
+                    "quotes": 0,
+                }
+                self.windows[key] = w
+            w["last_price"] = r["price"]
+            w["min_price"] = min(w["min_price"], r["price"])
+            w["max_price"] = max(w["max_price"], r["price"])
+            w["quotes"] += 1
+            touched[key] = w
+        out = []
+        for w in touched.values():
+            summary = self._summary_for(summaries.get((w["game_id"], w["market"]), []), w)
+            best = summary.best_prices.get(w["selection"]) if summary else None
+            out.append(
+                {
+                    **w,
+                    "best_price": best,
+                    "best_bookmaker": summary.best_bookmakers.get(w["selection"]) if summary else None,
+                    "fair_prob_shin": (summary.fair_shin or {}).get(w["selection"]) if summary else None,
+                    "fair_prob_multiplicative": (summary.fair_multiplicative or {}).get(w["selection"])
+                    if summary
+                    else None,
+                    "bookmaker_margin": summary.margins.get(w["bookmaker"]) if summary else None,
+                    "updated_at": format_timestamp(now),
+                }
+            )
+        # Forget windows two windows behind the newest one seen.
+        if self.windows:
+            horizon = max(_ts(k[0]) for k in self.windows) - 2 * self.window
+            self.windows = {k: v for k, v in self.windows.items() if _ts(k[0]) >= horizon}
+        return out
+
+    @staticmethod
+    def _summary_for(summaries: list, window: dict[str, Any]) -> Any:
+        for s in summaries:
+            if window["selection"] in s.selections and s.point_for(window["selection"]) == window["point"]:
+                return s
+        return None
+
+    def _steam(self, windows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        for w in windows:
+            groups[
+                (w["window_start"], w["window_end"], w["game_id"], w["sport"], w["market"], w["point"])
+            ].append(w)
+        found = []
+        s = self.settings.streaming
+        for (start, end, game, sport, market, point), rows in groups.items():
+            everything = [
+                w for k, w in self.windows.items() if (k[0], k[1], k[2], k[3]) == (start, game, market, point)
+            ]
+            for move in detect_steam(everything or rows, s.steam_threshold_pct, s.steam_min_books):
+                key = (start, game, market, point, move.selection, move.direction)
+                if key in self.steam_seen:
+                    continue
+                self.steam_seen.add(key)
+                found.append(
+                    move.to_record(
+                        window_start=_ts(start),
+                        window_end=_ts(end),
+                        game_id=game,
+                        sport=sport,
+                        market=market,
+                        point=point,
+                        detected_at=now,
+                    )
+                )
+        return found
+
+    # -- sinks -----------------------------------------------------------------------------
+    def _publish(self, agg: AggregateType, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            key = "|".join(str(record.get(k)) for k in agg.key)
+            while True:
+                try:
+                    self.producer.produce(agg.topic, key=key.encode(), value=json.dumps(record).encode())
+                    break
+                except BufferError:
+                    self.producer.poll(0.1)
+            self.producer.poll(0)
+
+    def _upsert(
+        self, spark: SparkSession, agg: AggregateType, records: list[dict[str, Any]], batch_id: int
+    ) -> None:
+        if not records:
+            return
+        timestamps = {f.name for f in agg.fields if f.type is TIMESTAMP}
+        rows = [
+            {k: (_ts(v) if k in timestamps and v is not None else v) for k, v in r.items()} for r in records
+        ]
+        df = spark.createDataFrame(rows, schema=spark_schema(agg))
+        view = f"agg_{agg.name}_{batch_id}"
+        df.createOrReplaceTempView(view)
+        on = " AND ".join(f"t.{k} <=> s.{k}" for k in agg.key)
+        spark.sql(
+            f"MERGE INTO {self.catalog}.{GOLD[agg.name]} t USING {view} s ON {on} "
+            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+        )
+
+
+def aggregates_query(
+    spark: SparkSession, settings: Settings, available_now: bool = False, name: str = "aggregates"
+) -> StreamingQuery:
+    writer = (
+        kafka_source(spark, settings, [feed_topic("odds")])
+        .writeStream.queryName(name)
+        .option("checkpointLocation", str(settings.checkpoint_dir / name))
+        .foreachBatch(AggregatesBatch(settings))
+    )
+    writer = (
+        writer.trigger(availableNow=True)
+        if available_now
+        else writer.trigger(processingTime=settings.streaming.trigger_interval)
+    )
+    return writer.start()

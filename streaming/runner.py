@@ -1,0 +1,123 @@
+"""Run streaming jobs: one Spark application, one query per job, each with its own checkpoint.
+
+Per-batch metrics (input rows, processing time, Kafka lag) are logged and written to
+`<state>/streaming/metrics.json`, which `lakehouse stream status` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.config import Settings
+from lakehouse.log import get_logger
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+log = get_logger(__name__)
+
+JOBS = ("bronze", "silver", "aggregates")
+
+
+def _builders() -> dict[str, Callable[..., StreamingQuery]]:
+    from streaming.aggregates import aggregates_query
+    from streaming.bronze import bronze_query
+    from streaming.silver import silver_query
+
+    return {"bronze": bronze_query, "silver": silver_query, "aggregates": aggregates_query}
+
+
+def _lag(progress: Any) -> int | None:
+    """Records behind the latest Kafka offsets after this batch (None if unknown)."""
+    total = 0
+    for source in progress.sources:
+        try:
+            latest = json.loads(source.latestOffset or "{}")
+            end = json.loads(source.endOffset or "{}")
+        except (TypeError, ValueError):
+            return None
+        for topic, parts in latest.items():
+            for part, offset in parts.items():
+                total += max(0, int(offset) - int(end.get(topic, {}).get(part, offset)))
+    return total
+
+
+def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    path = settings.state_dir / "streaming" / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    latest: dict[str, dict] = {}
+    lock = threading.Lock()
+
+    class Listener(StreamingQueryListener):
+        def onQueryStarted(self, event: Any) -> None:
+            log.info("query started", name=event.name, id=str(event.id))
+
+        def onQueryProgress(self, event: Any) -> None:
+            p = event.progress
+            metrics = {
+                "name": p.name,
+                "batch_id": p.batchId,
+                "timestamp": p.timestamp,
+                "input_rows": p.numInputRows,
+                "input_rows_per_s": round(p.inputRowsPerSecond or 0.0, 1),
+                "processed_rows_per_s": round(p.processedRowsPerSecond or 0.0, 1),
+                "trigger_ms": p.durationMs.get("triggerExecution"),
+                "kafka_lag": _lag(p),
+            }
+            if p.numInputRows:
+                log.info("batch", **metrics)
+            with lock:
+                latest[p.name] = metrics
+                path.write_text(json.dumps(latest, indent=1))
+
+        def onQueryIdle(self, event: Any) -> None:
+            pass
+
+        def onQueryTerminated(self, event: Any) -> None:
+            log.info("query terminated", id=str(event.id), error=event.exception)
+
+    listener = Listener()
+    spark.streams.addListener(listener)
+    return listener
+
+
+def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool = False) -> None:
+    """Start the jobs and block until they end (available-now) or SIGTERM/SIGINT stops them."""
+    from iceberg import ensure_tables
+    from lakehouse.catalog import load_catalog
+    from lakehouse.spark import build_spark_session
+
+    builders = _builders()
+    unknown = set(jobs) - set(builders)
+    if unknown:
+        raise ValueError(f"unknown streaming job(s) {sorted(unknown)}; known: {sorted(builders)}")
+    ensure_tables(load_catalog(settings))
+    spark = build_spark_session(settings, app_name="lakehouse-streaming")
+    listener = install_metrics_listener(spark, settings)
+    queries = [builders[job](spark, settings, available_now=available_now) for job in jobs]
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.is_set() and any(q.isActive for q in queries):
+            stop.wait(0.5)
+        for q in queries:
+            if q.exception() is not None:
+                raise RuntimeError(f"streaming query {q.name} failed: {q.exception()}")
+    finally:
+        for q in queries:
+            if q.isActive:
+                q.stop()
+        deadline = time.monotonic() + 30
+        for q in queries:
+            q.awaitTermination(max(1, int(deadline - time.monotonic())))
+        spark.streams.removeListener(listener)
