@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lakehouse.schemas import EventType, spark_schema
-from lakehouse.schemas.fields import DOUBLE, INT, LONG, STRING, TIMESTAMP, Field
+from lakehouse.schemas.fields import DOUBLE, INT, INT_RANGES, LONG, STRING, TIMESTAMP, Field
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 REASON = "_reason"
-_INT_RANGES = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 
 
 def _field_checks(field: Field, parsed: Column, raw: Column) -> list[Column]:
@@ -47,7 +46,7 @@ def _field_checks(field: Field, parsed: Column, raw: Column) -> list[Column]:
             )
         )
     if field.type in (INT, LONG, DOUBLE):
-        low, high = _INT_RANGES.get(field.type, (None, None))
+        low, high = INT_RANGES.get(field.type, (None, None))
         for bound, op, words in (
             (field.minimum, "<", "less than the minimum of"),
             (low, "<", "less than the minimum of"),

@@ -19,11 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from lakehouse.schemas.events import EventType
-from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, ListOf
+from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, INT_RANGES, LONG, STRING, TIMESTAMP, Field, ListOf
 from lakehouse.schemas.timestamps import format_timestamp
 
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)$")
-_INT_RANGES = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 
 Checker = Callable[[dict[str, Any]], dict[str, Any] | None]
 
@@ -44,7 +43,7 @@ def canonical_timestamp(value: str) -> str | None:
 
 def _bounds(field: Field) -> list[str]:
     """Python conditions (on `v`) for the numeric bounds, including the integer width's."""
-    low, high = _INT_RANGES.get(field.type, (None, None))  # type: ignore[call-overload]
+    low, high = INT_RANGES.get(field.type, (None, None))  # type: ignore[call-overload]
     conds = []
     for bound, op in ((field.minimum, ">="), (low, ">="), (field.maximum, "<="), (high, "<=")):
         if bound is not None:

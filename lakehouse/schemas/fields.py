@@ -38,6 +38,8 @@ TIMESTAMP = Primitive.TIMESTAMP
 DATE = Primitive.DATE
 
 NUMERIC = frozenset({INT, LONG, DOUBLE})
+INT_RANGES: dict[Primitive, tuple[int, int]] = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
+"""The integer widths every target enforces (an int32 overflow is silent in Spark)."""
 
 
 @dataclass(frozen=True)

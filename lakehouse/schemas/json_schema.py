@@ -16,6 +16,7 @@ from lakehouse.schemas.fields import (
     DATE,
     DOUBLE,
     INT,
+    INT_RANGES,
     LONG,
     STRING,
     TIMESTAMP,
@@ -28,7 +29,6 @@ from lakehouse.schemas.fields import (
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
-_INT_RANGES: dict[FieldType, tuple[int, int]] = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 
 _PRIMITIVES: dict[Primitive, dict[str, Any]] = {
     STRING: {"type": "string"},
@@ -72,7 +72,7 @@ def _field(field: Field) -> dict[str, Any]:
         schema["pattern"] = field.pattern
     if field.min_length is not None:
         schema["minLength"] = field.min_length
-    low, high = _INT_RANGES.get(field.type, (None, None))
+    low, high = INT_RANGES.get(field.type, (None, None))
     for key, value in (
         ("minimum", _tighter(max, field.minimum, low)),
         ("maximum", _tighter(min, field.maximum, high)),
