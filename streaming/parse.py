@@ -32,7 +32,7 @@ def _field_checks(field: Field, parsed: Column, raw: Column) -> list[Column]:
     # Present in the JSON but not readable as the declared type (e.g. "abc" for a price).
     checks.append(
         F.when(
-            present & parsed.isNull() & (F.lower(raw) != "null"),
+            present & parsed.isNull(),
             F.format_string(f"{name}: %s is not a {field.type}", raw),
         )
     )
@@ -87,17 +87,20 @@ def parse_feed(df: DataFrame, event_type: EventType, value_col: str = "value") -
     `df[value_col]` is the Kafka value as a string; every other column of `df` is kept.
     """
     from pyspark.sql import functions as F
+    from pyspark.sql.types import MapType, StringType
 
     value = F.col(value_col)
     schema = spark_schema(event_type)
-    parsed = F.from_json(value, schema)
-    keys = F.expr(f"json_object_keys({value_col})")
+    # Two parses per record in all: typed, and every top-level value as raw text (to tell a
+    # missing field from a mistyped one, and to find unknown fields).
+    staged = df.withColumn("_r", F.from_json(value, schema)).withColumn(
+        "_raw", F.from_json(value, MapType(StringType(), StringType()))
+    )
+    staged = staged.withColumn("_keys", F.map_keys("_raw"))
     known = F.array(*[F.lit(f.name) for f in event_type.fields])
-    staged = df.withColumn("_r", parsed).withColumn("_keys", keys)
     checks: list[Column] = []
     for field in event_type.fields:
-        raw = F.get_json_object(value, f"$.{field.name}")
-        checks += _field_checks(field, F.col(f"_r.{field.name}"), raw)
+        checks += _field_checks(field, F.col(f"_r.{field.name}"), F.col("_raw").getItem(field.name))
     unknown = F.array_except(F.col("_keys"), known)
     versions = [int(v) for v in event_type.supported_versions]
     version = F.col("_r.schema_version")
