@@ -70,6 +70,7 @@ class AggregatesBatch:
         self.catalog = settings.catalog.name
         self.window = timedelta(seconds=settings.streaming.window_s)
         self.board: dict[BoardKey, dict[str, Any]] = {}
+        self.markets: dict[tuple[str, str], set[BoardKey]] = defaultdict(set)  # (game, market) -> board keys
         self.windows: dict[WindowKey, dict[str, Any]] = {}
         self.tracker = ArbitrageTracker()
         self.steam_seen: set[tuple] = set()
@@ -89,7 +90,9 @@ class AggregatesBatch:
         self.restored = True
         for row in spark.table(f"{self.catalog}.{GOLD['market_prices_live']}").collect():
             r = row.asDict()
-            self.board[(r["game_id"], r["market"], r["bookmaker"], r["selection"])] = {
+            key = (r["game_id"], r["market"], r["bookmaker"], r["selection"])
+            self.markets[key[:2]].add(key)
+            self.board[key] = {
                 **r,
                 "last_update": format_timestamp(_ts(r["last_update"])),
                 "commence_time": format_timestamp(_ts(r["commence_time"])),
@@ -150,7 +153,7 @@ class AggregatesBatch:
         )
 
     def _quotes(self, game_id: str, market: str) -> Iterable[dict[str, Any]]:
-        return [q for (g, m, _, _), q in self.board.items() if g == game_id and m == market]
+        return [self.board[key] for key in self.markets.get((game_id, market), ())]
 
     def _update_board(self, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         changed: dict[BoardKey, dict[str, Any]] = {}
@@ -179,6 +182,7 @@ class AggregatesBatch:
                 "commence_time": format_timestamp(_ts(r["commence_time"])),
             }
             self.board[key] = changed[key] = live
+            self.markets[key[:2]].add(key)
         return list(changed.values())
 
     def _update_windows(
