@@ -15,6 +15,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -138,9 +139,14 @@ class AggregatesBatch:
         for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES):
             self._publish(agg, outputs[agg.name])
         self.producer.flush(30)
+        # The gold MERGEs are independent tables: run them side by side (Spark schedules jobs
+        # from several threads), all before the batch returns, so a replay still rewrites them.
         # Live prices last: once they show a batch's quotes, every other gold table has it too.
-        for agg in (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES, MARKET_PRICES_LIVE):
-            self._upsert(spark, agg, outputs[agg.name], batch_id)
+        others = (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES)
+        with ThreadPoolExecutor(max_workers=len(others)) as pool:
+            for future in [pool.submit(self._upsert, spark, a, outputs[a.name], batch_id) for a in others]:
+                future.result()
+        self._upsert(spark, MARKET_PRICES_LIVE, outputs[MARKET_PRICES_LIVE.name], batch_id)
         log.info(
             "aggregates batch",
             batch_id=batch_id,
