@@ -83,8 +83,18 @@ def test_sigkill_restarts_lose_nothing_and_duplicate_nothing(own_broker: KafkaBr
     rng = random.Random(2024)
     progress = []
     for _ in range(KILLS):
+        before = _rows(settings, "bronze.kafka_records")
         proc = _start(env)
-        time.sleep(rng.uniform(9.0, 16.0))  # Spark starts in ~8 s; kill mid-stream
+        # Wait until this run has committed something (Spark takes ~8 s to start), then kill
+        # it at a random point of the next batches: mid-stream, whatever the machine's speed.
+        deadline = time.monotonic() + 90
+        while (
+            _rows(settings, "bronze.kafka_records") == before
+            and before < total
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)
+        time.sleep(rng.uniform(0.2, 3.0))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         progress.append(_rows(settings, "bronze.kafka_records"))
