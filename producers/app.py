@@ -146,9 +146,10 @@ def replay(
         else:
             raise ValueError(f"unknown replay {what!r}: odds-api, espn or football-data")
         items.sort(key=lambda t: t.at)
-        feed = items[0].feed if items else "odds"
         for reject in rejects:
-            publisher.dead_letter(feed, reject)
+            # A bad price is an odds record; a bad row (date, team) is the match itself.
+            is_quote = what == "odds-api" or reject.reason.startswith("price is not a number")
+            publisher.dead_letter("odds" if is_quote else "games", reject)
         sent = publish_timeline(publisher, items, speed, f"replay {what}", stop)
         return {
             "records": len(items),

@@ -122,3 +122,25 @@ def test_paced_replay_follows_the_timeline_at_the_requested_speed() -> None:
     out = list(paced(items, speed=60, clock=lambda: now[0], sleep=sleep))
     assert out == items
     assert slept == pytest.approx([1.0, 2.0])  # 60 s at 60x = 1 s; then 120 s more = 2 s
+
+
+@pytest.mark.integration
+def test_football_data_replay_dead_letters_bad_rows_by_feed(
+    lake_settings: Settings, topic_reader, tmp_path: Path
+) -> None:
+    path = tmp_path / "E0_2324.csv"
+    path.write_text(
+        "Div,Date,Time,HomeTeam,AwayTeam,FTHG,FTAG,B365H,B365D,B365A\n"
+        "E0,30/03/2024,12:30,Newcastle,West Ham,4,3,1.8,4.0,4.2\n"
+        "E0,30/03/2024,15:00,Narnia Town,Luton,1,1,2,3,4\n"
+        "E0,30/03/2024,15:00,Chelsea,Burnley,2,2,1.3,abc,9\n"
+    )
+    settings = lake_settings.model_copy(update={"state_dir": tmp_path})
+    starts = {t: topic_reader.end_offsets(t) for t in ("odds.quotes.dlq", "games.events.dlq")}
+    summary = replay(settings, "football-data", files=[path])
+    assert summary["sent"] == {"games": 4, "odds": 5} and summary["dead_lettered"] == 2
+    odds_dead = [r["value"] for r in topic_reader.read("odds.quotes.dlq", starts["odds.quotes.dlq"])]
+    games_dead = [r["value"] for r in topic_reader.read("games.events.dlq", starts["games.events.dlq"])]
+    assert [d["reason"] for d in odds_dead] == ["price is not a number: B365D='abc'"]
+    assert len(games_dead) == 1 and "Narnia Town" in games_dead[0]["reason"]
+    assert games_dead[0]["raw"]["HomeTeam"] == "Narnia Town"
