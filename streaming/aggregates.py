@@ -82,6 +82,9 @@ class AggregatesBatch:
                 "linger.ms": 5,
                 "compression.type": "zstd",
                 "acks": "all",
+                # Delivery problems surface through flush(); keep librdkafka's reconnect chatter
+                # (the producer outlives a stopped query until the process exits) off stderr.
+                "log_level": 2,
             }
         )
 
