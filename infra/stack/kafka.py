@@ -44,6 +44,18 @@ logger.apache.level = WARN
 """
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (base64url of a random UUID), never starting with '-'.
+
+    Kafka's own `Uuid.randomUuid` skips ids with a leading dash too: a command line would
+    read one as an option.
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
 @dataclass(frozen=True)
 class KafkaBroker:
     """Combined broker+controller on loopback; data, logs and PID file under `home`."""
@@ -115,14 +127,13 @@ class KafkaBroker:
         """Format the KRaft log dir once; a formatted dir keeps its cluster id and records."""
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [
                 *self._jvm_args(),
                 STORAGE_TOOL,
                 "format",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
                 "--ignore-formatted",

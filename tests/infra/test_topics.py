@@ -36,3 +36,11 @@ def test_apply_is_idempotent_and_converges_on_changes(kafka_broker: KafkaBroker)
     config = admin.describe_configs([resource])[resource].result()
     assert config["retention.ms"].value == "7200000"
     assert apply_topics(kafka_broker.bootstrap, [grown]) == {name: "unchanged"}
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    from infra.stack.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(5000)]  # ~1 in 64 raw ids starts with '-'
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
