@@ -164,7 +164,7 @@ def iceberg_maintain(tables: tuple[str, ...]) -> None:
 
     settings = get_settings()
     spark = build_spark_session(settings, app_name="lakehouse-maintenance")
-    for report in maintain_all(spark, settings, list(tables) or None):
+    for report in maintain_all(spark, settings, list(tables) or None).values():
         b, a = report.before, report.after
         click.echo(
             f"{report.identifier}: data files {b.data_files} -> {a.data_files}, "
