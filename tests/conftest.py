@@ -180,3 +180,27 @@ def api() -> Iterator[tuple[Api, str]]:
     yield state, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def glue_settings(moto_server: MotoServer, tmp_path: Path) -> Settings:
+    """Settings for a Glue + S3 catalog named `glue` on the moto server, with a fresh bucket."""
+    import uuid
+
+    import boto3
+
+    bucket = f"lake-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="eu-west-1").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    return Settings(
+        state_dir=tmp_path,
+        catalog=CatalogSettings(
+            kind="glue",
+            name="glue",
+            s3_warehouse=f"s3://{bucket}/warehouse",
+            aws_region="eu-west-1",
+            glue_endpoint=moto_server.endpoint,
+            s3_endpoint=moto_server.endpoint,
+        ),
+    )

@@ -16,7 +16,7 @@ from iceberg import TABLES, SchemaEvolutionError, TableDef, ensure_tables
 from iceberg.tables import STREAMING_PROPERTIES, UPSERT_PROPERTIES
 from infra.stack.moto import MotoServer
 from lakehouse.catalog import load_catalog
-from lakehouse.config import CatalogSettings, Settings
+from lakehouse.config import Settings
 from lakehouse.schemas import AGGREGATE_TYPES, EVENT_TYPES, iceberg_schema
 
 LINEAGE = ["kafka_topic", "kafka_partition", "kafka_offset", "processed_at"]
@@ -289,23 +289,10 @@ def test_an_added_optional_field_evolves_the_table_and_old_rows_read_null(
 
 
 @pytest.mark.integration
-def test_ensure_tables_on_glue_and_s3(moto_server: MotoServer, tmp_path: Path) -> None:
+def test_ensure_tables_on_glue_and_s3(moto_server: MotoServer, glue_settings: Settings) -> None:
     run = uuid.uuid4().hex[:8]
-    bucket = f"lake-{run}"
-    boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="eu-west-1").create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    settings = Settings(
-        state_dir=tmp_path,
-        catalog=CatalogSettings(
-            kind="glue",
-            name="glue",
-            s3_warehouse=f"s3://{bucket}/warehouse",
-            aws_region="eu-west-1",
-            glue_endpoint=moto_server.endpoint,
-            s3_endpoint=moto_server.endpoint,
-        ),
-    )
+    settings = glue_settings
+    bucket = settings.catalog.s3_warehouse.removeprefix("s3://").split("/")[0]
     catalog = load_catalog(settings)
     defs = {
         td.identifier: td for td in (scratch("bronze.kafka_records", run), scratch("gold.market_agg_1m", run))

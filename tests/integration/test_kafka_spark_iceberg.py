@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 from infra.stack.kafka import KafkaBroker
 from infra.stack.moto import MotoServer
 from lakehouse.catalog import load_catalog, spark_catalog_conf
-from lakehouse.config import CatalogSettings, Settings
+from lakehouse.config import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -112,24 +112,11 @@ def test_kafka_to_iceberg_glue_catalog_on_moto(
     spark,
     kafka_broker: KafkaBroker,
     moto_server: MotoServer,
+    glue_settings: Settings,
     tmp_path: Path,
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    bucket = f"lake-{run}"
-    boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="eu-west-1").create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    glue_settings = Settings(
-        state_dir=tmp_path,
-        catalog=CatalogSettings(
-            kind="glue",
-            name="glue",
-            s3_warehouse=f"s3://{bucket}/warehouse",
-            aws_region="eu-west-1",
-            glue_endpoint=moto_server.endpoint,
-            s3_endpoint=moto_server.endpoint,
-        ),
-    )
+    bucket = glue_settings.catalog.s3_warehouse.removeprefix("s3://").split("/")[0]
     # Catalogs are plugins looked up on first use, so a second one can join the running session.
     for key, value in spark_catalog_conf(glue_settings).items():
         spark.conf.set(key, value)
