@@ -85,6 +85,55 @@ class StreamingSettings(BaseModel):
     starting_offsets: str = "earliest"
 
 
+class DruidSettings(BaseModel):
+    """The serving layer's Druid cluster (started by `lakehouse stack up --with druid`)."""
+
+    host: str = "127.0.0.1"
+    zookeeper_port: int = 2181
+    router_port: int = 8888
+    broker_port: int = 8082
+    coordinator_port: int = 8081
+    historical_port: int = 8083
+    middle_manager_port: int = 8091
+    heap: str = "256m"  # per service JVM; the middle manager's peons get their own
+    url: str = ""  # an existing cluster's router/broker URL instead of the local one
+
+    @property
+    def broker_url(self) -> str:
+        return self.url or f"http://{self.host}:{self.broker_port}"
+
+    @property
+    def overlord_url(self) -> str:
+        return self.url or f"http://{self.host}:{self.coordinator_port}"
+
+
+class BatchSettings(BaseModel):
+    """The batch layer: where raw files land and which history the backfill covers."""
+
+    raw_zone: str = ""  # "" = <state_dir>/raw; "s3://bucket/prefix" in production
+    football_data_dir: Path | None = None  # default: ../shared/data/football-data
+    leagues: tuple[str, ...] = ("E0", "SP1")
+
+
+class WarehouseSettings(BaseModel):
+    """Where the marts live: embedded DuckDB by default, Snowflake in production.
+
+    The Snowflake password is the top-level secret `LAKEHOUSE_SNOWFLAKE_PASSWORD`.
+    """
+
+    kind: Literal["duckdb", "snowflake"] = "duckdb"
+    duckdb_path: Path | None = None  # default: <state_dir>/warehouse.duckdb
+    raw_schema: str = "raw"
+    snowflake_account: str = ""
+    snowflake_user: str = ""
+    snowflake_role: str = "TRANSFORMER"
+    snowflake_warehouse: str = "TRANSFORMING"
+    snowflake_database: str = "BETTING"
+    snowflake_host: str | None = None  # a local emulator in tests (fakesnow server)
+    snowflake_port: int | None = None
+    snowflake_protocol: str = "https"
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -106,6 +155,9 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
+    druid: DruidSettings = Field(default_factory=DruidSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
 
     # Secrets: only ever read from the environment.
     odds_api_key: SecretStr | None = None
@@ -133,6 +185,19 @@ class Settings(BaseSettings):
     @property
     def catalog_db_path(self) -> Path:
         return self.catalog.local_catalog_db or self.state_dir / "catalog.db"
+
+    @property
+    def raw_zone(self) -> str:
+        """Landing zone for raw batch files: a local folder by default, an s3:// URI in production."""
+        return self.batch.raw_zone or str(self.state_dir / "raw")
+
+    @property
+    def football_data_dir(self) -> Path:
+        return self.batch.football_data_dir or self.shared_data_dir / "football-data"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.warehouse.duckdb_path or self.state_dir / "warehouse.duckdb"
 
     @property
     def shared_data_dir(self) -> Path:

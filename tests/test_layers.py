@@ -8,15 +8,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("producers", "streaming", "iceberg", "infra", "cli", "dags")
+LAYERS = ("producers", "streaming", "iceberg", "batch", "serving", "dashboards", "infra", "cli", "dags")
 # Which top-level packages each package may import from this project.
 ALLOWED = {
     "lakehouse": set(),  # the shared core imports no layer
     "producers": {"lakehouse"},
     "streaming": {"lakehouse", "iceberg"},
     "iceberg": {"lakehouse"},
+    "batch": {"lakehouse", "iceberg"},
+    "serving": {"lakehouse"},
+    "dashboards": {"lakehouse"},
     "infra": {"lakehouse"},
-    "dags": {"lakehouse", "iceberg", "producers"},
+    "dags": {"lakehouse", "iceberg", "producers", "batch"},
     "cli": {"lakehouse", *LAYERS},  # the entry point wires the layers together
 }
 

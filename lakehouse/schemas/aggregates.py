@@ -58,14 +58,18 @@ class AggregateType:
     doc: str
     fields: tuple[Field, ...]
     key: tuple[str, ...]
+    time_column: str  # the row's time in a time-series store (Druid's __time)
 
     def __post_init__(self) -> None:
         if self.schema_version < 1:
             raise ValueError(f"{self.name}: schema_version starts at 1")
         check_unique_names(self.fields)
-        unknown = set(self.key) - {f.name for f in self.fields}
+        names = {f.name for f in self.fields}
+        unknown = set(self.key) - names
         if unknown:
             raise ValueError(f"{self.name}: key column(s) {sorted(unknown)} are not fields")
+        if self.time_column not in names:
+            raise ValueError(f"{self.name}: time_column {self.time_column!r} is not a field")
 
     @property
     def supported_versions(self) -> tuple[int, ...]:
@@ -136,6 +140,7 @@ MARKET_PRICES_LIVE = AggregateType(
     topic="agg.market_prices_live",
     schema_version=1,
     doc="The latest price per game, market, bookmaker and selection (a compacted topic).",
+    time_column="updated_at",
     key=("game_id", "market", "bookmaker", "selection"),
     fields=(
         _game_id(),
@@ -167,6 +172,7 @@ MARKET_AGG_1M = AggregateType(
     schema_version=1,
     doc="One-minute price bars per game, market, line, bookmaker and selection, with the board's "
     "best price, consensus fair probability and the bookmaker's margin at window end.",
+    time_column="window_start",
     key=("window_start", "game_id", "market", "point", "bookmaker", "selection"),
     fields=(
         *_WINDOW,
@@ -220,6 +226,7 @@ ARBITRAGE_OPPORTUNITIES = AggregateType(
     schema_version=1,
     doc="A cross-book arbitrage on one game, market and line, from opening to closing; each update "
     "re-emits the row under the same arb_id.",
+    time_column="updated_at",
     key=("arb_id",),
     fields=(
         required(
@@ -253,6 +260,7 @@ STEAM_MOVES = AggregateType(
     schema_version=1,
     doc="A selection whose price moved the same way at several bookmakers within one window "
     "(sharp money hitting the market).",
+    time_column="window_start",
     key=("window_start", "game_id", "market", "point", "selection"),
     fields=(
         *_WINDOW,
@@ -277,6 +285,7 @@ PIPELINE_HEALTH = AggregateType(
     topic="pipeline.health",
     schema_version=1,
     doc="One health metric sample from a producer or streaming job.",
+    time_column="observed_at",
     key=("component", "metric"),
     fields=(
         required("component", STRING, "Emitter, e.g. producer:the_odds_api or stream:silver.", min_length=1),

@@ -225,8 +225,10 @@ def test_validate_rejects_bad_aggregates(agg: AggregateType, change: dict[str, A
 def test_aggregate_type_rejects_inconsistent_definitions() -> None:
     field = required("a", Primitive.STRING, "a")
     with pytest.raises(ValueError, match="key column"):
-        AggregateType("x", "agg.x", 1, "x", (field,), key=("b",))
+        AggregateType("x", "agg.x", 1, "x", (field,), key=("b",), time_column="a")
     with pytest.raises(ValueError, match="duplicate"):
-        AggregateType("x", "agg.x", 1, "x", (field, field), key=("a",))
+        AggregateType("x", "agg.x", 1, "x", (field, field), key=("a",), time_column="a")
     with pytest.raises(ValueError, match="starts at 1"):
-        AggregateType("x", "agg.x", 0, "x", (field,), key=("a",))
+        AggregateType("x", "agg.x", 0, "x", (field,), key=("a",), time_column="a")
+    with pytest.raises(ValueError, match="time_column"):
+        AggregateType("x", "agg.x", 1, "x", (field,), key=("a",), time_column="b")

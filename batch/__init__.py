@@ -1,0 +1,1 @@
+"""Batch layer: football-data history to the raw zone, Iceberg and the warehouse."""

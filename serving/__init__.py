@@ -1,0 +1,1 @@
+"""Serving layer: Druid ingestion specs and queries over the real-time aggregates."""
