@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--freshness-seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--max-offsets", type=int, default=None, help="maxOffsetsPerTrigger override")
+    parser.add_argument("--skip-freshness", action="store_true")
     args = parser.parse_args()
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
@@ -122,13 +124,15 @@ def main() -> None:
             settings = Settings(
                 state_dir=Path(tmp) / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap)
             )
+            if args.max_offsets:
+                settings.streaming.max_offsets_per_trigger = args.max_offsets
             ensure_tables(load_catalog(settings))
             _load(broker.bootstrap, args.events)
             spark = build_spark_session(settings, app_name="bench-streaming")
             spark.sql("SELECT 1").collect()
             bronze_s = _drain(spark, settings, bronze_query)
             silver_s = _drain(spark, settings, silver_query)
-            lags = _freshness(spark, settings, args.freshness_seconds, args.rate)
+            lags = [] if args.skip_freshness else _freshness(spark, settings, args.freshness_seconds, args.rate)
             spark.stop()
         finally:
             broker.stop()

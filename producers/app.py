@@ -13,6 +13,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lakehouse.config import Settings
+from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
 from producers.base import Connector
 from producers.changes import ChangeDetector
@@ -83,7 +84,12 @@ def run_schedule(
     if sources:
         schedule = schedule.only(set(sources))
     publisher = make_publisher(settings)
-    scheduler = Scheduler(schedule, publisher, connector_factory(settings))
+    scheduler = Scheduler(
+        schedule,
+        publisher,
+        connector_factory(settings),
+        reporter=lambda component: HealthReporter(settings, component),
+    )
     port = schedule.health_port if health_port is None else health_port
     server, bound = start_health_server(scheduler.health, port=port)
     log.info("health endpoint", url=f"http://127.0.0.1:{bound}/health")
@@ -183,17 +189,25 @@ def simulate(
         stream = restamped(paced(stream, rate_per_s=rate or 200.0))
     # The simulator only emits a quote when its price moved: no change detection needed.
     publisher = make_publisher(settings, change_detection=False, client_id="simulator")
+    health = HealthReporter(settings, "producer:simulator")
     stop = threading.Event()
     sent = 0
+    last_report = (_time.monotonic(), 0)
     columns = (TextColumn("{task.description}"), TextColumn("{task.completed} records"), TimeElapsedColumn())
 
     def tap(records: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
-        nonlocal sent
+        nonlocal sent, last_report
         for feed, record in records:
             if stop.is_set():
                 return
             sent += publisher.publish(feed, [record]).sent
             progress.advance(task)
+            now = _time.monotonic()
+            if now - last_report[0] >= 5.0:  # a health sample every 5 s, like a polled source's
+                since, before = last_report
+                rate = (sent - before) / (now - since)
+                health.emit({"records_sent": sent - before, "records_per_s": rate, "source_up": 1.0})
+                last_report = (now, sent)
             yield feed, record
 
     started = _time.monotonic()
@@ -202,6 +216,7 @@ def simulate(
             task = progress.add_task(f"simulate {seconds:.0f}s", total=None)
             windows, _ = arbitrage_windows(tap(stream))
         publisher.flush(60)
+        health.flush()
     finally:
         publisher.close()
     elapsed = _time.monotonic() - started

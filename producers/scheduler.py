@@ -10,6 +10,7 @@ event interrupts every wait, running polls finish, and the publisher flushes.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
 from producers.base import Connector, PollContext
 from producers.http import CircuitBreaker, SourceClient, SourceHealth, TokenBucket
@@ -111,11 +113,14 @@ class Scheduler:
         make_connector: ConnectorFactory,
         health: SourceHealth | None = None,
         client_options: Mapping[str, Any] | None = None,
+        reporter: Callable[[str], HealthReporter] | None = None,
     ) -> None:
         self.schedule = schedule
         self.publisher = publisher
         self.make_connector = make_connector
         self.health = health or SourceHealth()
+        # One pipeline-health reporter per source (`producer:<source>`), when configured.
+        self.reporters = {s.name: reporter(f"producer:{s.name}") for s in schedule.sources if reporter}
         self.games = GameBook()
         self.stop_event = threading.Event()
         self.outcomes: list[tuple[str, PollOutcome]] = []
@@ -135,8 +140,12 @@ class Scheduler:
     def _run_job(self, job: Job, once: bool) -> None:
         connector = self.make_connector(job.source, job.options)
         client = self._clients[job.source]
+        last_poll = time.monotonic()
         while not self.stop_event.is_set():
             outcome = poll_once(connector, client, self.publisher, self.games.context())
+            now = time.monotonic()
+            self._report(job, outcome, now - last_poll)
+            last_poll = now
             if connector.feed == "games":
                 self.games.update(outcome.game_records)
             with self._outcomes_lock:
@@ -145,6 +154,23 @@ class Scheduler:
                 return
             wait = job.live_interval_s if (outcome.live_games and job.live_interval_s) else job.interval_s
             self.stop_event.wait(wait)
+
+    def _report(self, job: Job, outcome: PollOutcome, elapsed_s: float) -> None:
+        reporter = self.reporters.get(job.source)
+        if reporter is None:
+            return
+        polled = outcome.requests > 0 and outcome.failed_requests == 0 and outcome.skipped_open_circuit == 0
+        reporter.emit(
+            {
+                "records_sent": outcome.sent,
+                "records_per_s": outcome.sent / elapsed_s if elapsed_s > 0 else None,
+                "dead_letters": outcome.dead_lettered,
+                "request_failures": outcome.failed_requests,
+                "source_up": 1.0 if polled else 0.0,
+                "rate_limit_remaining": self.health.get(job.source).requests_remaining,
+            },
+            labels={"job": job.name},
+        )
 
     def run(self, duration_s: float | None = None, once: bool = False) -> list[tuple[str, PollOutcome]]:
         """Run every job until `stop()` (or `duration_s`, or one poll each with `once`)."""
@@ -167,6 +193,8 @@ class Scheduler:
         for thread in threads:
             thread.join(timeout=60)
         remaining = self.publisher.flush(30)
+        for reporter in self.reporters.values():
+            reporter.flush()
         for client in self._clients.values():
             client.close()
         log.info("scheduler stopped", polls=len(self.outcomes), undelivered=remaining)

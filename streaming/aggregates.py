@@ -4,9 +4,10 @@ cross-book arbitrage and steam moves -> gold Iceberg tables and Kafka topics for
 Each micro-batch of valid odds quotes updates a board of the latest quote per (game, market,
 bookmaker, selection) held by the driver (boards are small: one row per live quote) and
 rebuilt from `gold.market_prices_live` on start.  The touched markets are summarised with the
-shared odds math (`streaming.market`), and every gold write is a MERGE on the aggregate's key,
-so a replayed batch rewrites the same rows.  Kafka aggregate topics are at-least-once (a
-replay may resend a row; consumers key on the same columns).
+shared odds math (`streaming.market`).  A batch publishes its rows to the Kafka aggregate
+topics (at-least-once: a replay may resend a row; consumers key on the same columns) and
+journals them for gold (`streaming.gold`): the gold MERGEs on each aggregate's key run in the
+background, so the next batch, and the dashboards' freshness, never wait for an Iceberg commit.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Producer
 
 from lakehouse.config import Settings
+from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
-from lakehouse.schemas import get_event_type, spark_schema
+from lakehouse.schemas import get_event_type
 from lakehouse.schemas.aggregates import (
     ARBITRAGE_OPPORTUNITIES,
     MARKET_AGG_1M,
@@ -31,10 +32,10 @@ from lakehouse.schemas.aggregates import (
     STEAM_MOVES,
     AggregateType,
 )
-from lakehouse.schemas.fields import TIMESTAMP
 from lakehouse.schemas.timestamps import format_timestamp
 from lakehouse.topics import feed_topic
 from streaming.bronze import kafka_source
+from streaming.gold import GoldJournal
 from streaming.market import ArbitrageTracker, Quote, detect_steam, summarise_market
 from streaming.parse import REASON, parse_feed
 
@@ -66,9 +67,11 @@ def _floor(at: datetime, seconds: int) -> datetime:
 
 
 class AggregatesBatch:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, name: str = "aggregates") -> None:
         self.settings = settings
         self.catalog = settings.catalog.name
+        self.gold = gold_journal(settings, name)
+        self.health = HealthReporter(settings, f"stream:{name}")
         self.window = timedelta(seconds=settings.streaming.window_s)
         self.board: dict[BoardKey, dict[str, Any]] = {}
         self.markets: dict[tuple[str, str], set[BoardKey]] = defaultdict(set)  # (game, market) -> board keys
@@ -90,8 +93,9 @@ class AggregatesBatch:
 
     # -- state ---------------------------------------------------------------------------
     def _restore(self, spark: SparkSession) -> None:
-        """Rebuild the board (and recent windows) from gold after a restart."""
+        """Rebuild the board from gold after a restart, once gold holds every journalled batch."""
         self.restored = True
+        self.gold.drain(spark)
         for row in spark.table(f"{self.catalog}.{GOLD['market_prices_live']}").collect():
             r = row.asDict()
             key = (r["game_id"], r["market"], r["bookmaker"], r["selection"])
@@ -111,19 +115,20 @@ class AggregatesBatch:
             self._restore(spark)
         started = time.monotonic()
         parsed = parse_feed(
-            batch.select(F.col("value").cast("string").alias("value"), "offset", "partition"),
+            batch.select(F.col("value").cast("string").alias("value"), "offset", "partition", "timestamp"),
             get_event_type("odds"),
         )
         fields = [f.name for f in get_event_type("odds").fields]
-        rows = [
-            r.asDict()
-            for r in parsed.filter(F.col(REASON).isNull())
+        collected = (
+            parsed.filter(F.col(REASON).isNull())
             .orderBy("event_time", "partition", "offset")
-            .select(*fields)
+            .select(*fields, F.col("timestamp").alias("_produced_at"))
             .collect()
-        ]
-        if not rows:
+        )
+        if not collected:
             return
+        rows = [r.asDict() for r in collected]
+        oldest_produced = min(r.pop("_produced_at") for r in rows)
         now = datetime.now(UTC)
         live = self._update_board(rows, now)
         touched = {(r["game_id"], r["market"]) for r in rows}
@@ -142,14 +147,20 @@ class AggregatesBatch:
         for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES):
             self._publish(agg, outputs[agg.name])
         self.producer.flush(30)
-        # The gold MERGEs are independent tables: run them side by side (Spark schedules jobs
-        # from several threads), all before the batch returns, so a replay still rewrites them.
-        # Live prices last: once they show a batch's quotes, every other gold table has it too.
-        others = (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES)
-        with ThreadPoolExecutor(max_workers=len(others)) as pool:
-            for future in [pool.submit(self._upsert, spark, a, outputs[a.name], batch_id) for a in others]:
-                future.result()
-        self._upsert(spark, MARKET_PRICES_LIVE, outputs[MARKET_PRICES_LIVE.name], batch_id)
+        self.gold.append(batch_id, outputs)
+        self.gold.start(spark)
+        published = datetime.now(UTC)
+        self.health.emit(
+            {
+                # Produce time of the batch's oldest quote to its aggregates on Kafka: the worst
+                # produce-to-dashboard delay of the batch, before Druid's own ingestion.
+                "freshness_s": (published - oldest_produced.astimezone(UTC)).total_seconds(),
+                "quotes": len(rows),
+                "arbitrages": len(arbs),
+                "steam_moves": len(steam),
+                "gold_pending_batches": len(self.gold.pending()),
+            }
+        )
         log.info(
             "aggregates batch",
             batch_id=batch_id,
@@ -303,23 +314,12 @@ class AggregatesBatch:
                     self.producer.poll(0.1)
             self.producer.poll(0)
 
-    def _upsert(
-        self, spark: SparkSession, agg: AggregateType, records: list[dict[str, Any]], batch_id: int
-    ) -> None:
-        if not records:
-            return
-        timestamps = {f.name for f in agg.fields if f.type is TIMESTAMP}
-        rows = [
-            {k: (_ts(v) if k in timestamps and v is not None else v) for k, v in r.items()} for r in records
-        ]
-        df = spark.createDataFrame(rows, schema=spark_schema(agg))
-        view = f"agg_{agg.name}_{batch_id}"
-        df.createOrReplaceTempView(view)
-        on = " AND ".join(f"t.{k} <=> s.{k}" for k in agg.key)
-        spark.sql(
-            f"MERGE INTO {self.catalog}.{GOLD[agg.name]} t USING {view} s ON {on} "
-            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-        )
+
+def gold_journal(settings: Settings, name: str = "aggregates") -> GoldJournal:
+    """The journal of the aggregates job `name` (live prices applied last)."""
+    order = (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES, MARKET_PRICES_LIVE)
+    tables = {a: GOLD[a.name] for a in order}
+    return GoldJournal(settings.checkpoint_dir / name / "gold-journal", settings.catalog.name, tables)
 
 
 def aggregates_query(
@@ -329,7 +329,7 @@ def aggregates_query(
         kafka_source(spark, settings, [feed_topic("odds")])
         .writeStream.queryName(name)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))
-        .foreachBatch(AggregatesBatch(settings))
+        .foreachBatch(AggregatesBatch(settings, name))
     )
     writer = (
         writer.trigger(availableNow=True)

@@ -20,19 +20,26 @@ if TYPE_CHECKING:
 REASON = "_reason"
 
 
-def _field_checks(field: Field, parsed: Column, raw: Column) -> list[Column]:
-    """(condition -> message) pairs for one field, as `when` columns (null when fine)."""
+def _field_checks(field: Field, parsed: Column, keys: Column, value_col: Column) -> list[Column]:
+    """(condition -> message) pairs for one field, as `when` columns (null when fine).
+
+    Presence comes from the record's key list; the raw text of a field is extracted only in
+    the branch that reports it, so a valid record is parsed once (typed) and tokenised once.
+    """
     from pyspark.sql import functions as F
 
     name = field.name
     checks = []
-    present = raw.isNotNull()
+    raw = F.get_json_object(value_col, f"$.{name}")
+    present = F.array_contains(keys, name)
+    # `And` short-circuits: the raw text is only pulled out of records whose typed value is null.
+    absent_or_null = ~present | (parsed.isNull() & raw.isNull())
     if field.required:
-        checks.append(F.when(~present, F.lit(f"missing required field '{name}'")))
+        checks.append(F.when(absent_or_null, F.lit(f"missing required field '{name}'")))
     # Present in the JSON but not readable as the declared type (e.g. "abc" for a price).
     checks.append(
         F.when(
-            present & parsed.isNull(),
+            present & parsed.isNull() & raw.isNotNull(),
             F.format_string(f"{name}: %s is not a {field.type}", raw),
         )
     )
@@ -87,20 +94,16 @@ def parse_feed(df: DataFrame, event_type: EventType, value_col: str = "value") -
     `df[value_col]` is the Kafka value as a string; every other column of `df` is kept.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import MapType, StringType
 
     value = F.col(value_col)
     schema = spark_schema(event_type)
-    # Two parses per record in all: typed, and every top-level value as raw text (to tell a
-    # missing field from a mistyped one, and to find unknown fields).
-    staged = df.withColumn("_r", F.from_json(value, schema)).withColumn(
-        "_raw", F.from_json(value, MapType(StringType(), StringType()))
-    )
-    staged = staged.withColumn("_keys", F.map_keys("_raw"))
+    # One typed parse per record, plus its top-level key list (to tell a missing field from a
+    # mistyped one, and to find unknown fields); a non-object or malformed value has no keys.
+    staged = df.withColumn("_r", F.from_json(value, schema)).withColumn("_keys", F.json_object_keys(value))
     known = F.array(*[F.lit(f.name) for f in event_type.fields])
     checks: list[Column] = []
     for field in event_type.fields:
-        checks += _field_checks(field, F.col(f"_r.{field.name}"), F.col("_raw").getItem(field.name))
+        checks += _field_checks(field, F.col(f"_r.{field.name}"), F.col("_keys"), value)
     unknown = F.array_except(F.col("_keys"), known)
     versions = [int(v) for v in event_type.supported_versions]
     version = F.col("_r.schema_version")

@@ -1,7 +1,8 @@
 """Run streaming jobs: one Spark application, one query per job, each with its own checkpoint.
 
-Per-batch metrics (input rows, processing time, Kafka lag) are logged and written to
-`<state>/streaming/metrics.json`, which `lakehouse stream status` reads.
+Per-batch metrics (input rows, processing time, Kafka lag) are logged, written to
+`<state>/streaming/metrics.json`, which `lakehouse stream status` reads, and sent as
+`pipeline_health` samples to the `pipeline.health` topic for the Druid health dashboard.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings
+from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
@@ -53,7 +55,9 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
 
     path = settings.state_dir / "streaming" / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a previous run's figures must not pass for this run's
     latest: dict[str, dict] = {}
+    reporters: dict[str, HealthReporter] = {}
     lock = threading.Lock()
 
     class Listener(StreamingQueryListener):
@@ -77,6 +81,16 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
             with lock:
                 latest[p.name] = metrics
                 path.write_text(json.dumps(latest, indent=1))
+                if p.name not in reporters:
+                    reporters[p.name] = HealthReporter(settings, f"stream:{p.name}")
+            reporters[p.name].emit(
+                {
+                    "input_rows": p.numInputRows,
+                    "records_per_s": metrics["processed_rows_per_s"],
+                    "processing_ms": metrics["trigger_ms"],
+                    "lag_records": metrics["kafka_lag"],
+                }
+            )
 
         def onQueryIdle(self, event: Any) -> None:
             pass
@@ -121,3 +135,7 @@ def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool
         for q in queries:
             q.awaitTermination(max(1, int(deadline - time.monotonic())))
         spark.streams.removeListener(listener)
+        if "aggregates" in jobs:
+            from streaming.aggregates import gold_journal
+
+            gold_journal(settings).drain(spark)  # gold holds every batch the query committed

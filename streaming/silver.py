@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from lakehouse.config import Settings
+from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
 from lakehouse.topics import FEED_TOPICS
@@ -51,6 +52,7 @@ class SilverBatch:
         self.catalog = settings.catalog.name
         self.watermarks = WatermarkStore(settings.checkpoint_dir / name / "watermarks.json")
         self.metrics: list[dict] = []
+        self.health = HealthReporter(settings, f"stream:{name}")
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
@@ -84,6 +86,7 @@ class SilverBatch:
         self.watermarks.advance(batch_id, newest, self.settings.streaming.allowed_lateness_s)  # type: ignore[arg-type]
         counts["seconds"] = round(time.monotonic() - started, 3)
         self.metrics.append({"batch_id": batch_id, **counts})
+        self.health.emit({"dead_letters": counts["dead"], "late_events": counts["late"]})
         log.info("silver batch", batch_id=batch_id, **counts)
 
     def _split_late(self, valid: DataFrame, feed: str, marks: dict) -> tuple[DataFrame, DataFrame]:

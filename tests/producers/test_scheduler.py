@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.stack.kafka import KafkaBroker
+from lakehouse.config import KafkaSettings, Settings
+from lakehouse.health import HealthReporter
 from producers.changes import ChangeDetector
 from producers.connectors import build_connector
 from producers.publisher import Publisher
@@ -82,10 +84,16 @@ def test_one_round_of_polls_publishes_exact_records_and_survives_failures(
             ),
         )
     )
-    starts = {t: topic_reader.end_offsets(t) for t in ("odds.quotes", "games.events", "games.events.dlq")}
+    topics = ("odds.quotes", "games.events", "games.events.dlq", "pipeline.health")
+    starts = {t: topic_reader.end_offsets(t) for t in topics}
     publisher = Publisher(kafka_broker.bootstrap, changes=ChangeDetector(tmp_path / "state.sqlite"))
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
     scheduler = Scheduler(
-        schedule, publisher, build_connector, client_options={"backoff_base_s": 0.05, "backoff_max_s": 0.2}
+        schedule,
+        publisher,
+        build_connector,
+        client_options={"backoff_base_s": 0.05, "backoff_max_s": 0.2},
+        reporter=lambda component: HealthReporter(settings, component),
     )
     outcomes = dict(scheduler.run(duration_s=60, once=True))
     publisher.close()
@@ -145,6 +153,21 @@ def test_one_round_of_polls_publishes_exact_records_and_survives_failures(
     assert "html" in dead[0]["reason"].lower()
     assert "Service Unavailable" in json.dumps(dead[0]["raw"])
     assert outcomes["espn/mls"].dead_lettered == 1 and outcomes["espn/mls"].sent == 0
+
+    # Pipeline health: one sample per metric per poll, per source, for the Druid dashboard.
+    health_rows = [r["value"] for r in topic_reader.read("pipeline.health", starts["pipeline.health"])]
+    samples = {
+        (h["component"], json.loads(h["labels"])["job"], h["metric"]): h["value"]
+        for h in health_rows
+        if h["component"].startswith("producer:")
+    }
+    assert samples[("producer:the_odds_api", "epl", "records_sent")] == 1281
+    assert samples[("producer:the_odds_api", "epl", "source_up")] == 1.0
+    assert samples[("producer:the_odds_api", "epl", "rate_limit_remaining")] == 497
+    assert samples[("producer:the_odds_api", "bad", "source_up")] == 0.0
+    assert samples[("producer:the_odds_api", "bad", "request_failures")] == 1
+    assert samples[("producer:espn", "mls", "dead_letters")] == 1
+    assert samples[("producer:espn", "nfl", "records_sent")] == 16
 
 
 def test_the_shipped_schedule_builds_a_connector_for_every_job() -> None:
