@@ -92,10 +92,16 @@ class DruidSettings(BaseModel):
     zookeeper_port: int = 2181
     router_port: int = 8888
     broker_port: int = 8082
-    coordinator_port: int = 8081
+    coordinator_port: int = 8081  # the coordinator runs the overlord too
     historical_port: int = 8083
-    middle_manager_port: int = 8091
-    heap: str = "256m"  # per service JVM; the middle manager's peons get their own
+    indexer_port: int = 8091  # an Indexer (tasks as threads), not a middle manager with peon JVMs
+    derby_port: int = 1527  # the metadata store, served by the coordinator
+    heap: str = "256m"  # per coordinator, broker and historical JVM
+    indexer_heap: str = "640m"  # every ingestion task lives in this heap
+    zookeeper_heap: str = "96m"
+    processing_buffer_mib: int = 32  # per processing thread and merge buffer (direct memory)
+    # Concurrent tasks: per supervisor (5 aggregates) one reading and one publishing at roll-over.
+    worker_capacity: int = 10
     url: str = ""  # an existing cluster's router/broker URL instead of the local one
 
     @property

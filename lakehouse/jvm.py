@@ -1,4 +1,4 @@
-"""JVM artifacts (Kafka, Spark connectors, Iceberg) resolved from Maven Central.
+"""JVM artifacts (Kafka, Spark connectors, Iceberg, Druid) resolved from Maven Central.
 
 `infra/jvm/pom.xml` declares them; `ensure_jars` runs Maven once into the ignored
 `.cache/` folder and records a stamp of the poms, so later calls are free and a change to
@@ -18,7 +18,7 @@ from lakehouse.log import get_logger
 
 log = get_logger(__name__)
 
-MODULES = ("kafka", "spark")
+MODULES = ("kafka", "spark", "druid")
 
 
 class JvmSetupError(RuntimeError):
@@ -83,13 +83,25 @@ def ensure_jars(settings: Settings | None = None) -> Path:
 
 
 def module_jars(module: str, settings: Settings | None = None) -> list[Path]:
-    """The jars of one JVM module (resolving them first if needed), sorted by name."""
+    """The jars of one JVM module (resolving them first if needed), sorted by name.
+
+    A module laid out as a distribution (Druid: `lib/` plus `extensions/`) gives its `lib/`.
+    """
     if module not in MODULES:
         raise ValueError(f"unknown JVM module {module!r}; expected one of {MODULES}")
-    jars = sorted((ensure_jars(settings) / module).glob("*.jar"))
+    folder = ensure_jars(settings) / module
+    jars = sorted((folder / "lib" if (folder / "lib").is_dir() else folder).glob("*.jar"))
     if not jars:
         raise JvmSetupError(f"no jars for {module!r} under {(settings or get_settings()).jars_dir}")
     return jars
+
+
+def druid_home(settings: Settings | None = None) -> Path:
+    """Druid laid out as its distribution is: `lib/` (the core classpath), `extensions/<name>/`."""
+    home = ensure_jars(settings) / "druid"
+    if not any((home / "lib").glob("*.jar")):
+        raise JvmSetupError(f"no Druid jars under {home / 'lib'}; run `lakehouse setup`")
+    return home
 
 
 def classpath(module: str, settings: Settings | None = None) -> str:

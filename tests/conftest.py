@@ -23,6 +23,7 @@ for _key, _value in {
 }.items():
     os.environ[_key] = _value
 
+from infra.stack.druid import DruidCluster  # noqa: E402
 from infra.stack.kafka import KafkaBroker  # noqa: E402
 from infra.stack.moto import MotoServer  # noqa: E402
 from infra.stack.process import free_port  # noqa: E402
@@ -38,6 +39,31 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     apply_topics(broker.bootstrap)
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def druid_cluster(
+    tmp_path_factory: pytest.TempPathFactory, kafka_broker: KafkaBroker
+) -> Iterator[DruidCluster]:
+    """A real Druid cluster (ZooKeeper, coordinator-overlord, broker, historical, Indexer), started once.
+
+    Its home is `<state>/stack/druid`, where `lakehouse stack` looks for it with
+    `LAKEHOUSE_STATE_DIR=<state>`, so CLI tests can drive the same cluster.
+    """
+    cluster = DruidCluster(
+        home=tmp_path_factory.mktemp("druid-state") / "stack" / "druid",
+        zookeeper_port=free_port(),
+        coordinator_port=free_port(),
+        broker_port=free_port(),
+        historical_port=free_port(),
+        indexer_port=free_port(),
+        derby_port=free_port(),
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""The local stack: real engines (Kafka, moto S3/Glue) started from the project's own files."""
+"""The local stack: real engines (Kafka, moto S3/Glue, Druid) started from the project's own files."""
 
+from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from infra.stack.moto import MotoServer
 from infra.stack.stack import Stack, StackStatus
 
-__all__ = ["KafkaBroker", "MotoServer", "Stack", "StackStatus"]
+__all__ = ["DruidCluster", "KafkaBroker", "MotoServer", "Stack", "StackStatus"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from infra.stack.moto import MotoServer
 from infra.stack.topics import apply_topics
@@ -48,7 +49,7 @@ class StackStatus:
 
 
 class Stack:
-    """Kafka always; moto (S3 + Glue) on request.  State under `settings.stack_dir`."""
+    """Kafka always; moto (S3 + Glue) and Druid on request.  State under `settings.stack_dir`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -62,8 +63,25 @@ class Stack:
         self.moto = MotoServer(
             home=settings.stack_dir / "moto", host=settings.moto.host, port=settings.moto.port
         )
+        druid = settings.druid
+        self.druid = DruidCluster(
+            home=settings.stack_dir / "druid",
+            host=druid.host,
+            zookeeper_port=druid.zookeeper_port,
+            coordinator_port=druid.coordinator_port,
+            broker_port=druid.broker_port,
+            historical_port=druid.historical_port,
+            indexer_port=druid.indexer_port,
+            derby_port=druid.derby_port,
+            heap=druid.heap,
+            indexer_heap=druid.indexer_heap,
+            zookeeper_heap=druid.zookeeper_heap,
+            processing_buffer_mib=druid.processing_buffer_mib,
+            worker_capacity=druid.worker_capacity,
+            jars=settings.jars_dir / "druid",  # resolved by ensure_jars in `up`
+        )
 
-    def up(self, with_moto: bool = False) -> dict[str, str]:
+    def up(self, with_moto: bool = False, with_druid: bool = False) -> dict[str, str]:
         """Start what is not running, then apply topics; a second call changes nothing."""
         ensure_jars(self.settings)
         started = time.monotonic()
@@ -73,12 +91,20 @@ class Stack:
         actions["topics"] = f"{changed} changed of {len(topics)}"
         if with_moto:
             actions["moto"] = "started" if self.moto.start() else "already running"
+        if with_druid:
+            actions["druid"] = self._start_druid()
         log.info("stack up", seconds=round(time.monotonic() - started, 1), **actions)
         return actions
 
+    def _start_druid(self) -> str:
+        if not self.druid.start():
+            return "already running"
+        rss = sum(s.rss_mib or 0 for s in self.druid.status())
+        return f"started in {self.druid.timings['ready']:.0f}s, {rss / 1024:.1f} GiB resident"
+
     def down(self) -> dict[str, str]:
         actions = {}
-        for name, service in (("moto", self.moto), ("kafka", self.kafka)):
+        for name, service in (("druid", self.druid), ("moto", self.moto), ("kafka", self.kafka)):
             actions[name] = "stopped" if service.stop() else "not running"
         return actions
 
@@ -98,6 +124,10 @@ class Stack:
                     self.moto.healthy(),
                     self.moto.endpoint,
                     self.moto.process.crashed(),
+                ),
+                *(
+                    ServiceStatus(f"druid-{s.name}", s.pid, s.healthy, s.endpoint, s.crashed)
+                    for s in self.druid.status()
                 ),
             )
         )

@@ -23,5 +23,5 @@ def test_second_resolution_does_not_call_maven(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_unknown_module_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="unknown JVM module 'druid'"):
-        jvm.module_jars("druid")
+    with pytest.raises(ValueError, match="unknown JVM module 'flink'"):
+        jvm.module_jars("flink")
