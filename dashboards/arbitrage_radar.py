@@ -1,0 +1,170 @@
+"""Arbitrage radar: open cross-book arbitrages, their guaranteed return and how long they live.
+
+Reads ``arbitrage_opportunities``: every update re-emits the arbitrage under the same ``arb_id``
+(``__time`` = ``updated_at``), so an arbitrage's state is its latest row in the range.  The list
+columns (selections, best prices, bookmakers, stakes) are only displayed, never filtered on: the
+bookmaker variable does not apply here.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from dashboards import variables
+from dashboards.layout import Board, stat, table, timeseries
+from dashboards.sql import competition_filter, sport_filter, where
+
+UID = "arbitrage_radar"
+TITLE = "Arbitrage radar"
+TABLE = "arbitrage_opportunities"
+
+OPEN = "Open arbitrages"
+BEST_RETURN = "Best open return"
+SEEN = "Arbitrages seen"
+MEAN_LIFETIME = "Mean lifetime of closed arbitrages"
+OPEN_TABLE = "Open arbitrage windows"
+LATEST_UPDATES = "Latest arbitrage updates"
+UPDATES_BY_STATUS = "Arbitrage updates per minute by status"
+RETURN_BY_MARKET = "Best guaranteed return per minute by market"
+LIFETIME_BY_MARKET = "Arbitrage lifetime by market"
+
+FILTERS = (sport_filter(), competition_filter())
+
+# Each arbitrage's state: its latest row in the range.
+STATES = f"""
+  SELECT arb_id, game_id, sport, market, point,
+    LATEST_BY(status, __time) AS status,
+    LATEST_BY(guaranteed_return, __time) AS guaranteed_return,
+    LATEST_BY(inverse_sum, __time) AS inverse_sum,
+    LATEST_BY(age_s, __time) AS age_s,
+    LATEST_BY(opened_at, __time) AS opened_at
+  FROM {TABLE}
+  {where(*FILTERS)}
+  GROUP BY arb_id, game_id, sport, market, point"""
+
+
+def _from_states(select: str, condition: str = "") -> str:
+    tail = f"\nWHERE {condition}" if condition else ""
+    return f"SELECT {select}\nFROM ({STATES}\n){tail}"
+
+
+OPEN_SQL = _from_states("COUNT(*) AS open_arbitrages", "status = 'open'")
+
+OPEN_TABLE_SQL = f"""
+SELECT arb_id, game_id, sport, market, point, guaranteed_return, inverse_sum, age_s, opened_at
+FROM ({STATES}
+)
+WHERE status = 'open'
+ORDER BY guaranteed_return DESC
+LIMIT 200"""
+
+LATEST_UPDATES_SQL = f"""
+SELECT __time AS updated_at, arb_id, game_id, market, point, status, guaranteed_return, age_s,
+  selections, best_prices, bookmakers, stakes
+FROM {TABLE}
+{where(*FILTERS)}
+ORDER BY __time DESC
+LIMIT 100"""
+
+UPDATES_BY_STATUS_SQL = f"""
+SELECT TIME_FLOOR(__time, 'PT1M') AS "time", status, COUNT(*) AS updates
+FROM {TABLE}
+{where(*FILTERS)}
+GROUP BY 1, 2
+ORDER BY 1"""
+
+RETURN_BY_MARKET_SQL = f"""
+SELECT TIME_FLOOR(__time, 'PT1M') AS "time", market, MAX(guaranteed_return) AS best_return
+FROM {TABLE}
+{where(*FILTERS, "status = 'open'")}
+GROUP BY 1, 2
+ORDER BY 1"""
+
+LIFETIME_BY_MARKET_SQL = f"""
+SELECT market,
+  COUNT(*) AS closed,
+  AVG(age_s) AS mean_age_s,
+  MAX(age_s) AS max_age_s,
+  AVG(guaranteed_return) AS mean_return
+FROM ({STATES}
+)
+WHERE status = 'closed'
+GROUP BY market
+ORDER BY market"""
+
+
+def dashboard() -> Dashboard:
+    return (
+        Board(
+            UID,
+            TITLE,
+            "Cross-book arbitrages from Druid's arbitrage_opportunities: what is open now, the return it "
+            "guarantees, and how long arbitrages stay open.",
+            tags=["arbitrage", "live"],
+            refresh="5s",
+            time_from="now-3h",
+        )
+        .variables(variables.sport(TABLE), variables.competition(TABLE))
+        .add(
+            stat(OPEN, "Arbitrages whose latest update in the range says open.", OPEN_SQL, TABLE),
+            stat(
+                BEST_RETURN,
+                "Highest guaranteed return (profit per unit staked) among the open arbitrages.",
+                _from_states("MAX(guaranteed_return) AS best_return", "status = 'open'"),
+                TABLE,
+                unit="percentunit",
+                decimals=2,
+                no_value="none open",
+            ),
+            stat(
+                SEEN,
+                "Arbitrages updated in the range, open or closed.",
+                _from_states("COUNT(*) AS arbitrages"),
+                TABLE,
+            ),
+            stat(
+                MEAN_LIFETIME,
+                "Mean seconds from opening to closing of the arbitrages closed in the range.",
+                _from_states("AVG(age_s) AS mean_age_s", "status = 'closed'"),
+                TABLE,
+                unit="s",
+                decimals=1,
+                no_value="none closed",
+            ),
+            table(
+                OPEN_TABLE,
+                "Open arbitrages, best return first: the book-sum of the best prices (inverse_sum < 1) and "
+                "seconds open so far.",
+                OPEN_TABLE_SQL,
+                TABLE,
+            ),
+            timeseries(
+                RETURN_BY_MARKET,
+                "Best guaranteed return among open-arbitrage updates per minute, one series per market.",
+                RETURN_BY_MARKET_SQL,
+                TABLE,
+                unit="percentunit",
+            ),
+            timeseries(
+                UPDATES_BY_STATUS,
+                "Arbitrage updates per minute: open (still there) and closed (gone).",
+                UPDATES_BY_STATUS_SQL,
+                TABLE,
+                bars=True,
+            ),
+            table(
+                LIFETIME_BY_MARKET,
+                "Arbitrages closed in the range, per market: how many, how long they lived, what they paid.",
+                LIFETIME_BY_MARKET_SQL,
+                TABLE,
+                height=8,
+            ),
+            table(
+                LATEST_UPDATES,
+                "The newest updates as received, with the stake split across books (per 100 staked).",
+                LATEST_UPDATES_SQL,
+                TABLE,
+            ),
+        )
+        .build()
+    )
