@@ -21,7 +21,7 @@ def main(log_format: str | None) -> None:
 
 @main.command()
 def setup() -> None:
-    """Resolve the JVM artifacts (Kafka, Spark connectors, Iceberg) into .cache/ (idempotent)."""
+    """Resolve the JVM artifacts (Kafka, Spark connectors, Iceberg, Druid) into .cache/ (idempotent)."""
     from lakehouse.jvm import ensure_jars
 
     click.echo(f"jars ready under {ensure_jars(get_settings())}")
@@ -29,17 +29,40 @@ def setup() -> None:
 
 @main.group()
 def stack() -> None:
-    """Local services on loopback: Kafka (KRaft) and optionally moto (S3 + Glue)."""
+    """Local services on loopback: Kafka (KRaft) and optionally moto (S3 + Glue) and Druid."""
 
 
 @stack.command("up")
 @click.option("--with-moto", is_flag=True, help="Also start moto as local S3 + Glue.")
-def stack_up(with_moto: bool) -> None:
+@click.option(
+    "--with",
+    "extras",
+    multiple=True,
+    type=click.Choice(["moto", "druid"]),
+    help="Also start these (repeatable); druid also applies the Kafka supervisors.",
+)
+def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
     """Start what is not running and apply infra/topics.yaml; a second call is a no-op."""
     from infra.stack import Stack
 
-    for name, action in Stack(get_settings()).up(with_moto=with_moto).items():
+    settings = get_settings()
+    with_druid = "druid" in extras
+    actions = Stack(settings).up(with_moto=with_moto or "moto" in extras, with_druid=with_druid)
+    for name, action in actions.items():
         click.echo(f"{name:8} {action}")
+    if with_druid:
+        _apply_supervisors(settings)
+
+
+def _apply_supervisors(settings: Settings) -> dict[str, str]:
+    from serving.overlord import Overlord
+    from serving.specs import all_specs
+
+    with Overlord(settings.druid.overlord_url) as overlord:
+        outcomes = overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+    changed = sum(1 for o in outcomes.values() if o != "unchanged")
+    click.echo(f"{'supervisors':8} {changed} changed of {len(outcomes)}")
+    return outcomes
 
 
 @stack.command("down")
@@ -76,6 +99,59 @@ def topics_apply() -> None:
     settings = get_settings()
     for name, outcome in sorted(apply_topics(settings.kafka.bootstrap).items()):
         click.echo(f"{outcome:9} {name}")
+
+
+@main.group()
+def druid() -> None:
+    """The serving layer's Druid: Kafka supervisors of the aggregates, as code (serving/specs.py)."""
+
+
+@druid.command("apply")
+@click.option("--wait", is_flag=True, help="Wait until every supervisor is RUNNING.")
+def druid_apply(wait: bool) -> None:
+    """Create or update one supervisor per aggregate; an unchanged spec is not re-posted."""
+    from serving.overlord import Overlord
+
+    settings = get_settings()
+    for name, outcome in sorted(_apply_supervisors(settings).items()):
+        click.echo(f"{outcome:9} {name}")
+    if wait:
+        with Overlord(settings.druid.overlord_url) as overlord:
+            for name in overlord.ids():
+                click.echo(f"{overlord.wait_running(name).state:9} {name}")
+
+
+@druid.command("status")
+def druid_status() -> None:
+    """Each supervisor's state and its datasource's queryable rows; exits 1 if any is unhealthy."""
+    from serving.overlord import Overlord, OverlordError
+    from serving.query import DruidQuery, DruidQueryError
+
+    settings = get_settings()
+    try:
+        with (
+            Overlord(settings.druid.overlord_url) as overlord,
+            DruidQuery(settings.druid.broker_url) as query,
+        ):
+            states = overlord.states()
+            for s in states:
+                click.echo(
+                    f"{s.id:24} {s.detailed_state:22} tasks={s.active_tasks} "
+                    f"lag={s.aggregate_lag} rows={query.count(s.id)}"
+                )
+    except (OverlordError, DruidQueryError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(0 if states and all(s.healthy for s in states) else 1)
+
+
+@druid.command("specs")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def druid_specs(out: Path | None) -> None:
+    """Regenerate infra/druid/supervisors/*.json from the aggregate schemas."""
+    from serving.specs import SPEC_DIR, write_specs
+
+    for path in write_specs(out or SPEC_DIR):
+        click.echo(str(path))
 
 
 @main.group()
@@ -217,18 +293,82 @@ def stream_stop() -> None:
 def stream_status() -> None:
     """Whether the jobs run, and each query's last batch metrics."""
     import json
+    from datetime import UTC, datetime
 
     process = _stream_process()
     pid = process.pid()
     click.echo(f"streaming {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
     metrics = get_settings().state_dir / "streaming" / "metrics.json"
     if metrics.exists():
+        now = datetime.now(UTC)
         for name, m in json.loads(metrics.read_text()).items():
+            age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
             click.echo(
                 f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
-                f"{m['trigger_ms']} ms, lag {m['kafka_lag']}"
+                f"{m['trigger_ms']} ms, lag {m['kafka_lag']} ({age:.0f} s ago)"
             )
     sys.exit(0 if pid else 1)
+
+
+@main.group("batch")
+def batch_group() -> None:
+    """Batch layer: football-data history -> raw zone -> Iceberg -> warehouse."""
+
+
+@batch_group.command("backfill")
+@click.option("--league", "leagues", multiple=True, help="E0, SP1 (repeatable); default: settings' leagues.")
+@click.option("--season", "seasons", multiple=True, help="e.g. 2023-24 (repeatable); default: every file.")
+@click.option("--start", default=None, help="Seasons overlapping this date on (YYYY-MM-DD).")
+@click.option("--end", default=None, help="Seasons overlapping this date back (YYYY-MM-DD).")
+@click.option(
+    "--warehouse", type=click.Choice(["duckdb", "snowflake"]), default=None, help="Default: settings."
+)
+@click.option("--no-warehouse", is_flag=True, help="Stop after Iceberg.")
+def batch_backfill(
+    leagues: tuple[str, ...],
+    seasons: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    warehouse: str | None,
+    no_warehouse: bool,
+) -> None:
+    """Land the season CSVs, replace their Iceberg partitions, copy them to the warehouse."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from batch.pipeline import backfill, with_warehouse
+
+    settings = with_warehouse(get_settings(), warehouse)
+    columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        tasks: dict[str, object] = {}
+
+        def advance(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)  # type: ignore[arg-type]
+
+        result = backfill(
+            settings,
+            leagues=leagues or None,
+            seasons=seasons or None,
+            start=start,
+            end=end,
+            warehouse=not no_warehouse,
+            progress=advance,
+        )
+    parsed = result.parsed
+    click.echo(
+        f"{len(result.partitions)} seasons: {parsed.rows} rows -> {parsed.matches} matches, "
+        f"{parsed.prices} prices, {parsed.rejects} rejects "
+        f"({parsed.rejected_rows} rows, {parsed.rejected_prices} prices, {parsed.rejected_cells} cells, "
+        f"{parsed.file_rejects} file)"
+    )
+    landed = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.landed.items()))
+    click.echo(f"raw zone {settings.raw_zone}: {landed}")
+    for step, counts in (("iceberg", result.iceberg), (result.warehouse_kind, result.warehouse)):
+        if counts:
+            click.echo(f"{step}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    click.echo("seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items()))
 
 
 @main.command()
