@@ -126,14 +126,18 @@ class GoldJournal:
         spark.catalog.dropTempView(view)
 
     # -- background applier -----------------------------------------------------------------
-    def start(self, spark: SparkSession, idle_s: float = 1.0) -> None:
-        """Apply pending batches in the background until `stop`; failures are retried."""
+    def start(self, spark: SparkSession, interval_s: float = 5.0) -> None:
+        """Apply pending batches in the background until `stop`; failures are retried.
+
+        At most one apply per `interval_s`: each apply is a Spark job per table, and on two
+        cores fewer, larger MERGEs leave the CPU to the micro-batches the dashboards wait for.
+        """
         if self._thread is not None:
             return
 
         def loop() -> None:
             while not self._stop.is_set():
-                self._wake.wait(idle_s)
+                self._wake.wait()
                 self._wake.clear()
                 try:
                     started = time.monotonic()
@@ -145,6 +149,8 @@ class GoldJournal:
                     self.failures += 1
                     log.warning("gold upsert failed; will retry", error=str(exc)[:500])
                     self._stop.wait(min(30.0, 2.0 * self.failures))
+                    self._wake.set()
+                self._stop.wait(interval_s)
 
         self._thread = threading.Thread(target=loop, name="gold-journal", daemon=True)
         self._thread.start()

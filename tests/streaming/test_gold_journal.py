@@ -97,7 +97,7 @@ def test_a_failed_upsert_keeps_the_batch_for_retry(spark, journal: GoldJournal) 
 
 
 def test_background_applier_writes_batches_without_blocking(spark, journal: GoldJournal) -> None:
-    journal.start(spark, idle_s=0.2)
+    journal.start(spark, interval_s=0.2)
     try:
         journal.append(1, {"market_prices_live": [_live("unibet", 1.9, "2024-03-30T12:00:00Z")]})
         journal.append(2, {"market_prices_live": [_live("unibet", 1.95, "2024-03-30T12:00:01Z")]})

@@ -1,0 +1,654 @@
+"""One football-data.co.uk season file -> validated matches, long-form odds and rejects (Arrow).
+
+Columns are read by *name* (``lakehouse.football_data.classify_columns``): seasons add and drop
+bookmakers, so a code the platform does not know is kept under its own lower-cased name.
+Nothing is dropped without a trace; every problem becomes a row of the rejects table:
+
+* row level (the match and all its prices are rejected): empty row, ragged row, bad date or
+  time, unknown or missing team, both sides the same team, another division's row, a second
+  row for the same match;
+* cell level (only that value is rejected): a price that is text, not finite or not > 1, a
+  handicap price without a line, a statistic that is not a whole number, a result not H/D/A;
+* file level (``source_row`` null): a duplicated header, a market missing one of its
+  selection columns (the columns present still load).
+
+So for every file: data rows = matches + row rejects, and non-blank price cells of valid rows
+= odds rows + price rejects; the loader and its tests hold to both.
+
+Per-cell Python is kept off the hot path: prices, statistics and lines are converted column by
+column with pyarrow/numpy, and dates, times and team names are resolved once per distinct value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS
+from lakehouse.football_data import OddsColumn, classify_columns, handicap_line
+from lakehouse.teams import TeamRegistry, football_data_date, game_id, get_registry
+
+SOURCE = "football_data"
+
+LEAGUES: dict[str, tuple[str, ZoneInfo]] = {
+    "E0": ("soccer_epl", ZoneInfo("Europe/London")),
+    "SP1": ("soccer_spain_la_liga", ZoneInfo("Europe/Madrid")),
+}
+"""League (football-data division) -> competition key and the time zone of its Time column."""
+
+MATCHES_SCHEMA = FOOTBALL_DATA_MATCHES.schema.as_arrow()
+ODDS_SCHEMA = FOOTBALL_DATA_ODDS.schema.as_arrow()
+REJECTS_SCHEMA = FOOTBALL_DATA_REJECTS.schema.as_arrow()
+
+REQUIRED_COLUMNS = ("Date", "HomeTeam", "AwayTeam")
+WHOLE_NUMBER_COLUMNS = {
+    "FTHG": "home_goals",
+    "FTAG": "away_goals",
+    "HTHG": "ht_home_goals",
+    "HTAG": "ht_away_goals",
+    "Attendance": "attendance",
+    "HS": "home_shots",
+    "AS": "away_shots",
+    "HST": "home_shots_on_target",
+    "AST": "away_shots_on_target",
+    "HC": "home_corners",
+    "AC": "away_corners",
+    "HF": "home_fouls",
+    "AF": "away_fouls",
+    "HY": "home_yellow_cards",
+    "AY": "away_yellow_cards",
+    "HR": "home_red_cards",
+    "AR": "away_red_cards",
+}
+RESULT_COLUMNS = {"FTR": "result", "HTR": "ht_result"}
+RESULTS = frozenset({"H", "D", "A"})
+_INT_MAX = 2**31 - 1
+
+# Every selection a market needs, to spot a bookmaker column missing from a header.
+_MARKET_SELECTIONS = {
+    "h2h": ("home", "draw", "away"),
+    "totals": ("over", "under"),
+    "spreads": ("home", "away"),
+}
+_SELECTION_SUFFIX = {
+    ("h2h", "home"): "H",
+    ("h2h", "draw"): "D",
+    ("h2h", "away"): "A",
+    ("totals", "over"): ">2.5",
+    ("totals", "under"): "<2.5",
+    ("spreads", "home"): "AHH",
+    ("spreads", "away"): "AHA",
+}
+_FILE_NAME = re.compile(r"^(?P<league>[A-Za-z0-9]+)_(?P<code>\d{4})\.csv$", re.IGNORECASE)
+_SEASON_TEXT = re.compile(r"^(?:(?P<y4>\d{4})[-/](?P<e2>\d{2})|(?P<code>\d{4}))$")
+
+
+# --- seasons and file names ------------------------------------------------------------------
+
+
+def _full_year(yy: int) -> int:
+    return (1900 if yy >= 90 else 2000) + yy  # football-data starts in the 1990s
+
+
+@dataclass(frozen=True, order=True)
+class SeasonFile:
+    """A league-season and its file name: ``E0`` + ``2324`` <-> ``E0_2324.csv``, season ``2023-24``."""
+
+    league: str
+    code: str  # "2324"
+
+    @classmethod
+    def from_name(cls, name: str) -> SeasonFile:
+        match = _FILE_NAME.match(Path(name).name)
+        if not match:
+            raise ValueError(f"{name!r} is not a football-data season file name like E0_2324.csv")
+        return cls(match["league"], match["code"])
+
+    @classmethod
+    def of(cls, league: str, season: str) -> SeasonFile:
+        return cls(league, season_code(season))
+
+    @property
+    def start_year(self) -> int:
+        return _full_year(int(self.code[:2]))
+
+    @property
+    def season(self) -> str:
+        return f"{self.start_year}-{self.code[2:]}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.league}_{self.code}.csv"
+
+    def __str__(self) -> str:
+        return f"{self.league} {self.season}"
+
+
+def season_code(season: str) -> str:
+    """``2023-24``, ``2023/24`` or ``2324`` -> ``2324``; anything else raises with the accepted forms."""
+    match = _SEASON_TEXT.match(season.strip())
+    if match and match["code"]:
+        code = match["code"]
+    elif match:
+        code = match["y4"][2:] + match["e2"]
+    else:
+        raise ValueError(f"season {season!r}: write it as 2023-24 (or 2023/24, 2324)")
+    if int(code[2:]) != (int(code[:2]) + 1) % 100:
+        raise ValueError(f"season {season!r}: the second year must follow the first (e.g. 2023-24)")
+    return code
+
+
+# --- result ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParseCounts:
+    """What one file held and where each part went (see the module docstring for the invariants)."""
+
+    rows: int = 0  # data rows, blank ones included
+    matches: int = 0
+    rejected_rows: int = 0
+    price_cells: int = 0  # non-blank price cells of valid rows
+    prices: int = 0
+    rejected_prices: int = 0
+    rejected_cells: int = 0  # statistics and results nulled with a reject
+    file_rejects: int = 0
+
+    @property
+    def rejects(self) -> int:
+        return self.rejected_rows + self.rejected_prices + self.rejected_cells + self.file_rejects
+
+    def add(self, other: ParseCounts) -> ParseCounts:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+    def as_dict(self) -> dict[str, int]:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__}, "rejects": self.rejects}
+
+
+@dataclass
+class ParsedSeason:
+    """One season file as the three tables it loads into."""
+
+    season_file: SeasonFile
+    matches: pa.Table
+    odds: pa.Table
+    rejects: pa.Table
+    counts: ParseCounts = field(default_factory=ParseCounts)
+
+    @property
+    def league(self) -> str:
+        return self.season_file.league
+
+    @property
+    def season(self) -> str:
+        return self.season_file.season
+
+
+class _Rejects:
+    """Collects rejects while parsing; builds the Arrow table at the end."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = header
+        self.rows: list[int | None] = []
+        self.columns: list[str | None] = []
+        self.reasons: list[str] = []
+        self.records: list[str | None] = []
+
+    def add(self, row: int | None, column: str | None, reason: str, cells: Sequence[str] | None) -> None:
+        self.rows.append(row)
+        self.columns.append(column)
+        self.reasons.append(reason)
+        self.records.append(None if cells is None else _as_json(self.header, cells))
+
+    def table(self, sf: SeasonFile, rejected_at: datetime) -> pa.Table:
+        n = len(self.reasons)
+        return pa.table(
+            {
+                "league": [sf.league] * n,
+                "season": [sf.season] * n,
+                "source_file": [sf.file_name] * n,
+                "source_row": pa.array(self.rows, pa.int32()),
+                "source_column": pa.array(self.columns, pa.string()),
+                "reason": self.reasons,
+                "raw_record": pa.array(self.records, pa.string()),
+                "rejected_at": pa.array([rejected_at] * n, pa.timestamp("us", tz="UTC")),
+            }
+        ).cast(REJECTS_SCHEMA)
+
+
+def _as_json(header: list[str], cells: Sequence[str]) -> str:
+    record: dict[str, object] = {name: cell for name, cell in zip(header, cells, strict=False) if name}
+    if len(cells) > len(header):
+        record["_extra_cells"] = list(cells[len(header) :])
+    return json.dumps(record, ensure_ascii=False)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM stripped) when valid, else latin-1, which any byte sequence is."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_season(
+    data: bytes,
+    season_file: SeasonFile,
+    *,
+    registry: TeamRegistry | None = None,
+    loaded_at: datetime | None = None,
+) -> ParsedSeason:
+    """Validate one season file's bytes into matches, odds and rejects (nothing is dropped)."""
+    if season_file.league not in LEAGUES:
+        raise ValueError(f"unknown league {season_file.league!r} (known: {', '.join(LEAGUES)})")
+    registry = registry or get_registry()
+    loaded_at = loaded_at or datetime.now(UTC)
+    records = list(csv.reader(io.StringIO(decode(data), newline="")))
+    header = [name.strip() for name in records[0]] if records else []
+    rows = records[1:]
+    rejects = _Rejects(header)
+    counts = ParseCounts(rows=len(rows))
+    if not header or not any(header):
+        rejects.add(None, None, "empty file: no header row", None)
+        counts.file_rejects += 1
+        counts.rejected_rows += _reject_all(rows, rejects, "no header row")
+        return _result(season_file, rejects, counts, loaded_at)
+
+    index: dict[str, int] = {}
+    for position, name in enumerate(header):
+        if name and name in index:
+            rejects.add(None, name, f"duplicate column {name!r} (the first is used)", None)
+            counts.file_rejects += 1
+        elif name:
+            index[name] = position
+    missing = [name for name in REQUIRED_COLUMNS if name not in index]
+    if missing:
+        counts.rejected_rows += _reject_all(rows, rejects, f"file has no {missing[0]!r} column")
+        return _result(season_file, rejects, counts, loaded_at)
+
+    odds_columns, _ = classify_columns(header)
+    odds_columns = [c for c in odds_columns if index.get(c.column) is not None]
+    odds_columns = list({c.column: c for c in odds_columns}.values())  # duplicated names: first
+    for column, reason in _incomplete_markets(odds_columns):
+        rejects.add(None, column, reason, None)
+        counts.file_rejects += 1
+
+    valid = _validate_rows(rows, header, index, season_file, registry, rejects)
+    counts.rejected_rows = len(rows) - len(valid.positions)
+    counts.matches = len(valid.positions)
+    width = len(header)
+    columns: list[tuple[str, ...]] = (
+        list(zip(*(rows[i] for i in valid.positions), strict=False))[:width] if valid.positions else []
+    )
+    matches = _matches_table(valid, columns, index, season_file, rejects, counts, loaded_at)
+    odds = _odds_table(odds_columns, columns, index, header, valid, matches, season_file, rejects, counts)
+    return _result(season_file, rejects, counts, loaded_at, matches, odds)
+
+
+def _reject_all(rows: list[list[str]], rejects: _Rejects, reason: str) -> int:
+    for number, cells in enumerate(rows, start=1):
+        rejects.add(number, None, reason, cells)
+    return len(rows)
+
+
+def _result(
+    sf: SeasonFile,
+    rejects: _Rejects,
+    counts: ParseCounts,
+    loaded_at: datetime,
+    matches: pa.Table | None = None,
+    odds: pa.Table | None = None,
+) -> ParsedSeason:
+    return ParsedSeason(
+        sf,
+        matches if matches is not None else MATCHES_SCHEMA.empty_table(),
+        odds if odds is not None else ODDS_SCHEMA.empty_table(),
+        rejects.table(sf, loaded_at),
+        counts,
+    )
+
+
+def _incomplete_markets(columns: list[OddsColumn]) -> list[tuple[str, str]]:
+    """(missing column, reason) for each bookmaker market that lacks one of its selections."""
+    groups: dict[tuple[str, str, str], dict[str, str]] = {}
+    for c in columns:
+        groups.setdefault((c.code, c.market, c.phase), {})[c.selection] = c.column
+    out = []
+    for (code, market, phase), present in groups.items():
+        some_selection, some_column = next(iter(present.items()))
+        prefix = some_column[: -len(_SELECTION_SUFFIX[market, some_selection])]
+        for selection in _MARKET_SELECTIONS[market]:
+            if selection not in present:
+                name = prefix + _SELECTION_SUFFIX[market, selection]
+                out.append(
+                    (name, f"missing column {name!r}: {code} {phase} {market} has no {selection} price")
+                )
+    return out
+
+
+@dataclass
+class _ValidRows:
+    positions: list[int] = field(default_factory=list)  # indexes into the data rows
+    match_ids: list[str] = field(default_factory=list)
+    dates: list[date] = field(default_factory=list)
+    kickoffs: list[datetime | None] = field(default_factory=list)
+    home_ids: list[str] = field(default_factory=list)
+    away_ids: list[str] = field(default_factory=list)
+    home_names: list[str] = field(default_factory=list)
+    away_names: list[str] = field(default_factory=list)
+
+
+def _validate_rows(
+    rows: list[list[str]],
+    header: list[str],
+    index: dict[str, int],
+    sf: SeasonFile,
+    registry: TeamRegistry,
+    rejects: _Rejects,
+) -> _ValidRows:
+    """Row-level checks; dates, times and teams resolved once per distinct value."""
+    _, tz = LEAGUES[sf.league]
+    width = len(header)
+    i_date, i_home, i_away = index["Date"], index["HomeTeam"], index["AwayTeam"]
+    i_time, i_div = index.get("Time"), index.get("Div")
+    season_start, season_end = date(sf.start_year, 7, 1), date(sf.start_year + 1, 8, 31)
+    dates: dict[str, date | str] = {}
+    times: dict[str, tuple[int, int] | str] = {}
+    teams: dict[str, str] = {}  # name -> team id, or "!reason"
+    seen: dict[str, int] = {}
+    valid = _ValidRows()
+
+    def day_of(text: str) -> date | str:
+        if text not in dates:
+            try:
+                day = football_data_date(text, season=sf.code)
+                ok = season_start <= day <= season_end
+                dates[text] = day if ok else f"date {text!r} is outside season {sf.season}"
+            except ValueError:
+                dates[text] = f"bad date {text!r}"
+        return dates[text]
+
+    def time_of(text: str) -> tuple[int, int] | str:
+        if text not in times:
+            try:
+                parsed = datetime.strptime(text, "%H:%M")
+                times[text] = (parsed.hour, parsed.minute)
+            except ValueError:
+                times[text] = f"bad time {text!r}"
+        return times[text]
+
+    def team_of(name: str, side: str) -> str:
+        if not name:
+            return f"!missing {side} team"
+        if name not in teams:
+            team, _ = registry.try_resolve(name, source=SOURCE, sport="soccer")
+            teams[name] = team.team_id if team is not None else f"!unknown team {name!r}"
+        return teams[name]
+
+    for position, cells in enumerate(rows):
+        number = position + 1
+        reason = None
+        if not any(cell.strip() for cell in cells):
+            reason = "empty row"
+        elif len(cells) < width or any(cell.strip() for cell in cells[width:]):
+            reason = f"row has {len(cells)} cells, the header {width}"
+        elif i_div is not None and cells[i_div].strip() not in ("", sf.league):
+            reason = f"division {cells[i_div].strip()!r} in a {sf.league} file"
+        if reason is not None:
+            rejects.add(number, None, reason, cells)
+            continue
+        day = day_of(cells[i_date].strip())
+        if isinstance(day, str):
+            rejects.add(number, None, day, cells)
+            continue
+        time_text = cells[i_time].strip() if i_time is not None else ""
+        clock = time_of(time_text) if time_text else None
+        if isinstance(clock, str):
+            rejects.add(number, None, clock, cells)
+            continue
+        home_name, away_name = cells[i_home].strip(), cells[i_away].strip()
+        home, away = team_of(home_name, "home"), team_of(away_name, "away")
+        if home.startswith("!") or away.startswith("!"):
+            rejects.add(number, None, (home if home.startswith("!") else away)[1:], cells)
+            continue
+        if home == away:
+            rejects.add(number, None, f"home and away are the same team {home_name!r}", cells)
+            continue
+        match_id = game_id(day, home, away)
+        if match_id in seen:
+            rejects.add(number, None, f"duplicate match of row {seen[match_id]}", cells)
+            continue
+        seen[match_id] = number
+        kickoff = None
+        if clock is not None:
+            kickoff = datetime(day.year, day.month, day.day, *clock, tzinfo=tz).astimezone(UTC)
+        valid.positions.append(position)
+        valid.match_ids.append(match_id)
+        valid.dates.append(day)
+        valid.kickoffs.append(kickoff)
+        valid.home_ids.append(home)
+        valid.away_ids.append(away)
+        valid.home_names.append(home_name)
+        valid.away_names.append(away_name)
+    return valid
+
+
+@dataclass
+class _Numbers:
+    """A text column converted to floats: blank cells and text cells are NaN and flagged."""
+
+    values: np.ndarray
+    blank: np.ndarray
+    text: np.ndarray  # non-blank cells that are not numbers
+    trimmed: list[str] | None = None  # only built when a reject needs the original text
+
+    def cell(self, source: pa.Array, i: int) -> str:
+        if self.trimmed is None:
+            self.trimmed = pc.utf8_trim_whitespace(source).to_pylist()
+        return self.trimmed[i]
+
+
+def _numbers(cells: Sequence[str]) -> tuple[_Numbers, pa.Array]:
+    """Vectorised conversion (one C call per column); per-cell Python only for a column with text."""
+    source = pa.array(cells, pa.string())
+    trimmed = pc.utf8_trim_whitespace(source)
+    blank = pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
+    try:
+        floats = pc.cast(pc.if_else(pc.invert(pc.equal(trimmed, "")), trimmed, None), pa.float64())
+        values = floats.to_numpy(zero_copy_only=False)
+        text = np.zeros(len(cells), dtype=bool)
+    except pa.ArrowInvalid:
+        values = np.full(len(cells), np.nan)
+        text = np.zeros(len(cells), dtype=bool)
+        for i, cell in enumerate(trimmed.to_pylist()):
+            if cell:
+                try:
+                    values[i] = float(cell)
+                except ValueError:
+                    text[i] = True
+    return _Numbers(values, blank, text), source
+
+
+def _matches_table(
+    valid: _ValidRows,
+    columns: list[tuple[str, ...]],
+    index: dict[str, int],
+    sf: SeasonFile,
+    rejects: _Rejects,
+    counts: ParseCounts,
+    loaded_at: datetime,
+) -> pa.Table:
+    n = len(valid.positions)
+    competition, _ = LEAGUES[sf.league]
+    data: dict[str, object] = {
+        "match_id": valid.match_ids,
+        "league": [sf.league] * n,
+        "competition": [competition] * n,
+        "season": [sf.season] * n,
+        "season_start_year": pa.array([sf.start_year] * n, pa.int32()),
+        "match_date": pa.array(valid.dates, pa.date32()),
+        "kickoff_at": pa.array(valid.kickoffs, pa.timestamp("us", tz="UTC")),
+        "home_team_id": valid.home_ids,
+        "away_team_id": valid.away_ids,
+        "home_team_name": valid.home_names,
+        "away_team_name": valid.away_names,
+    }
+
+    def row_cells(position: int) -> list[str]:
+        return [column[position] for column in columns]
+
+    for name, target in WHOLE_NUMBER_COLUMNS.items():
+        if name not in index or not n:
+            data[target] = pa.nulls(n, pa.int32())
+            continue
+        numbers, source = _numbers(columns[index[name]])
+        bad = ~numbers.blank & (numbers.text | ~np.isfinite(numbers.values))
+        finite = np.where(np.isfinite(numbers.values), numbers.values, 0.0)
+        bad |= ~numbers.blank & ~bad & ((np.floor(finite) != finite) | (finite < 0) | (finite > _INT_MAX))
+        for i in np.flatnonzero(bad):
+            text = numbers.cell(source, int(i))
+            rejects.add(valid.positions[i] + 1, name, f"{name} {text!r} is not a whole number", row_cells(i))
+            counts.rejected_cells += 1
+        values = np.where(bad, np.nan, numbers.values)
+        data[target] = pa.array(values, pa.float64(), mask=np.isnan(values)).cast(pa.int32())
+    for name, target in RESULT_COLUMNS.items():
+        if name not in index or not n:
+            data[target] = pa.nulls(n, pa.string())
+            continue
+        out: list[str | None] = []
+        for i, cell in enumerate(columns[index[name]]):
+            value = cell.strip()
+            if value and value not in RESULTS:
+                rejects.add(valid.positions[i] + 1, name, f"{name} {value!r} is not H, D or A", row_cells(i))
+                counts.rejected_cells += 1
+                value = ""
+            out.append(value or None)
+        data[target] = pa.array(out, pa.string())
+    if "Referee" in index and n:
+        data["referee"] = pa.array([c.strip() or None for c in columns[index["Referee"]]], pa.string())
+    else:
+        data["referee"] = pa.nulls(n, pa.string())
+    data["source_file"] = [sf.file_name] * n
+    data["source_row"] = pa.array([p + 1 for p in valid.positions], pa.int32())
+    data["loaded_at"] = pa.array([loaded_at] * n, pa.timestamp("us", tz="UTC"))
+    return pa.table({f.name: data[f.name] for f in MATCHES_SCHEMA}).cast(MATCHES_SCHEMA)
+
+
+def _line_values(
+    column: OddsColumn,
+    present: tuple[str, ...],
+    columns: list[tuple[str, ...]],
+    index: dict[str, int],
+    n: int,
+) -> np.ndarray:
+    """The home handicap per valid row, by ``handicap_line`` over the line columns the file has."""
+    if not present:
+        return np.full(n, np.nan)
+    probe = replace(column, line_columns=present)
+    cells = zip(*(columns[index[name]] for name in present), strict=True)
+    lines = [handicap_line(dict(zip(present, row, strict=True)), probe) for row in cells]
+    return np.array([np.nan if line is None else line for line in lines], dtype=np.float64)
+
+
+def _odds_table(
+    odds_columns: list[OddsColumn],
+    columns: list[tuple[str, ...]],
+    index: dict[str, int],
+    header: list[str],
+    valid: _ValidRows,
+    matches: pa.Table,
+    sf: SeasonFile,
+    rejects: _Rejects,
+    counts: ParseCounts,
+) -> pa.Table:
+    n = len(valid.positions)
+    if not n or not odds_columns:
+        return ODDS_SCHEMA.empty_table()
+    line_cache: dict[tuple[str, ...], np.ndarray] = {}
+    which, where, prices, lines = [], [], [], []
+
+    def row_cells(position: int) -> list[str]:
+        return [column[position] for column in columns]
+
+    for k, oc in enumerate(odds_columns):
+        numbers, source = _numbers(columns[index[oc.column]])
+        x = numbers.values
+        filled = ~numbers.blank
+        counts.price_cells += int(filled.sum())
+        good = filled & ~numbers.text & np.isfinite(x) & (x > 1.0)
+        line = np.full(n, oc.fixed_line if oc.fixed_line is not None else np.nan)
+        no_line = np.zeros(n, dtype=bool)
+        if oc.market == "spreads":
+            present = tuple(name for name in oc.line_columns if name in index)
+            if present not in line_cache:
+                line_cache[present] = _line_values(oc, present, columns, index, n)
+            line = line_cache[present]
+            no_line = good & np.isnan(line)
+            good &= ~no_line
+        for i in np.flatnonzero(filled & ~good):
+            text = numbers.cell(source, int(i))
+            if numbers.text[i]:
+                reason = f"price {text!r} is not a number"
+            elif not np.isfinite(x[i]):
+                reason = f"price {text!r} is not a finite number"
+            elif no_line[i]:
+                reason = f"no handicap line for {oc.column} (looked in {', '.join(oc.line_columns)})"
+            else:
+                reason = f"price {text} not > 1"
+            rejects.add(valid.positions[i] + 1, oc.column, reason, row_cells(i))
+            counts.rejected_prices += 1
+        rows = np.flatnonzero(good)
+        which.append(np.full(len(rows), k, dtype=np.int32))
+        where.append(rows.astype(np.int32))
+        prices.append(x[rows])
+        lines.append(line[rows])
+    k_all, pos_all = np.concatenate(which), np.concatenate(where)
+    order = np.lexsort((k_all, pos_all))  # match by match, then in header order
+    k_all, pos_all = k_all[order], pos_all[order]
+    price_all, line_all = np.concatenate(prices)[order], np.concatenate(lines)[order]
+    counts.prices = len(k_all)
+    meta = pa.table(
+        {
+            "bookmaker": [c.bookmaker for c in odds_columns],
+            "bookmaker_code": [c.code for c in odds_columns],
+            "bookmaker_kind": [c.kind for c in odds_columns],
+            "market": [c.market for c in odds_columns],
+            "selection": [c.selection for c in odds_columns],
+            "phase": [c.phase for c in odds_columns],
+            "source_column": [c.column for c in odds_columns],
+        }
+    ).take(pa.array(k_all))
+    of_match = matches.select(["match_id", "source_row"]).take(pa.array(pos_all))
+    m = len(k_all)
+    data = {
+        "match_id": of_match["match_id"],
+        "league": _constant(sf.league, m),
+        "season": _constant(sf.season, m),
+        **{name: meta[name] for name in meta.column_names},
+        "price": pa.array(price_all, pa.float64()),
+        "line": pa.array(np.nan_to_num(line_all), pa.float64(), mask=np.isnan(line_all)),
+        "source_file": _constant(sf.file_name, m),
+        "source_row": of_match["source_row"],
+    }
+    return pa.table({f.name: data[f.name] for f in ODDS_SCHEMA}).cast(ODDS_SCHEMA)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    """``n`` copies of one string without a Python list of ``n`` items."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), [value]).dictionary_decode()

@@ -1,0 +1,65 @@
+"""dbt_build: `dbt build` (models, then their tests) whenever the backfill lands new raw data.
+
+Scheduled on the warehouse's raw football-data Asset (data-aware scheduling), so it runs after
+every successful ``historical_backfill`` and never on a clock. The target follows the configured
+warehouse unless the ``target`` param names one (``duckdb``, ``snowflake``, ``fakesnow``);
+``select`` narrows the build (dbt selectors, e.g. ``tag:nightly``). Logic: ``batch.dbt_build``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from batch.assets import WAREHOUSE_RAW_FOOTBALL_DATA
+
+
+@dag(
+    dag_id="dbt_build",
+    schedule=[Asset(**WAREHOUSE_RAW_FOOTBALL_DATA)],
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["batch", "dbt", "warehouse"],
+    default_args={
+        "owner": "analytics-engineering",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(hours=1),
+    },
+    params={
+        "target": Param(None, type=["null", "string"], description="dbt target; default: the warehouse kind"),
+        "select": Param([], type="array", items={"type": "string"}, description="dbt selectors; empty: all"),
+    },
+    doc_md=__doc__,
+)
+def dbt_build() -> None:
+    @task
+    def dbt_build_models_and_tests(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run `dbt build`; fails naming the failed models/tests, or when dbt/ has no project.
+
+        A missing project or a failing model/test fails at once (a retry would fail the same
+        way); dbt crashing (e.g. the warehouse unreachable) is retried.
+        """
+        from batch.dbt_build import DbtBuildFailed, DbtProjectMissing
+        from batch.dbt_build import dbt_build as build
+        from lakehouse.config import Settings
+
+        params = params or {}
+        try:
+            result = build(Settings(), target=params.get("target"), select=params.get("select") or ())
+        except DbtProjectMissing as exc:
+            raise AirflowFailException(str(exc)) from exc
+        except DbtBuildFailed as exc:
+            if exc.result is not None and exc.result.failures:
+                raise AirflowFailException(str(exc)) from exc
+            raise
+        return result.as_dict()
+
+    dbt_build_models_and_tests()
+
+
+dbt_build()

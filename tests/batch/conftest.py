@@ -1,0 +1,34 @@
+"""Fixtures of the batch layer: isolated settings (own state folder, local catalog, DuckDB file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakehouse.config import BatchSettings, CatalogSettings, Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BAD_INPUT = FIXTURES / "bad_input"
+
+
+@pytest.fixture
+def bad_input_file() -> Path:
+    """A crafted E0 2023-24 file: one of each kind of bad input among valid rows."""
+    return BAD_INPUT / "E0_2324.csv"
+
+
+@pytest.fixture
+def batch_settings(tmp_path: Path) -> Settings:
+    """A private lake, raw zone and warehouse over the real season files."""
+    return Settings(state_dir=tmp_path / "state", catalog=CatalogSettings(kind="local"))
+
+
+@pytest.fixture
+def bad_input_settings(tmp_path: Path) -> Settings:
+    """The same, reading the crafted bad-input season file instead of the real ones."""
+    return Settings(
+        state_dir=tmp_path / "state",
+        catalog=CatalogSettings(kind="local"),
+        batch=BatchSettings(football_data_dir=BAD_INPUT),
+    )
