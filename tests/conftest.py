@@ -230,3 +230,45 @@ def glue_settings(moto_server: MotoServer, tmp_path: Path) -> Settings:
             s3_endpoint=moto_server.endpoint,
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server() -> Iterator[dict]:
+    """The Snowflake emulator (fakesnow in server mode) on a free loopback port, with database BETTING.
+
+    Yields `snowflake.connector.connect` keyword arguments. One per session, started here rather
+    than with `fakesnow.server()`: that works once per process (its `import fakesnow.server`
+    rebinds the package attribute to the submodule), so every test shares this one.
+    """
+    import importlib
+    import time
+
+    import snowflake.connector
+    import uvicorn
+
+    app = importlib.import_module("fakesnow.server").app
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="fakesnow", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the fakesnow server did not start")
+        time.sleep(0.05)
+    kwargs = {
+        "user": "fake",
+        "password": "snow",
+        "account": "fakesnow",
+        "host": "127.0.0.1",
+        "port": port,
+        "protocol": "http",
+        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        "network_timeout": 10,  # the connector retries a failing request until this runs out
+    }
+    conn = snowflake.connector.connect(**kwargs)
+    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS BETTING")
+    conn.close()
+    yield kwargs
+    server.should_exit = True
+    thread.join(timeout=10)
