@@ -1,0 +1,43 @@
+with codes as (
+    select * from {{ ref('stg_reference__bookmakers') }}
+),
+
+odds as (
+    select * from {{ ref('stg_football_data__odds') }}
+),
+
+bookmakers as (
+    select
+        bookmaker,
+        max(bookmaker_title) as bookmaker_title,
+        max(bookmaker_kind) as bookmaker_kind,
+        {{ dbt.listagg('bookmaker_code', "','", 'order by bookmaker_code') }} as bookmaker_codes
+    from codes
+    group by bookmaker
+),
+
+activity as (
+    select
+        bookmaker,
+        count(*) as prices,
+        count(distinct match_id) as matches_priced,
+        min(season) as first_season,
+        max(season) as last_season,
+        max(case when phase = 'closing' then 1 else 0 end) as has_closing_prices
+    from odds
+    group by bookmaker
+)
+
+select
+    cast(bookmakers.bookmaker as varchar) as bookmaker,
+    cast(bookmakers.bookmaker_title as varchar) as bookmaker_title,
+    cast(bookmakers.bookmaker_kind as varchar) as bookmaker_kind,
+    cast(bookmakers.bookmaker_codes as varchar) as bookmaker_codes,
+    cast(bookmakers.bookmaker_kind = 'bookmaker' as boolean) as is_individual_bookmaker,
+    cast(coalesce(activity.prices, 0) as bigint) as prices,
+    cast(coalesce(activity.matches_priced, 0) as bigint) as matches_priced,
+    cast(activity.first_season as varchar) as first_season,
+    cast(activity.last_season as varchar) as last_season,
+    cast(coalesce(activity.has_closing_prices, 0) = 1 as boolean) as has_closing_prices
+from bookmakers
+left join activity on bookmakers.bookmaker = activity.bookmaker
