@@ -45,6 +45,7 @@ RATE_LIMIT = "Rate-limit remaining"
 COMPONENT = in_filter("component", "component")
 PRODUCERS = "component LIKE 'producer:%'"
 STREAMS = "component LIKE 'stream:%'"
+VALUE = '"value"'  # VALUE is a reserved word in Druid SQL: the column must be quoted
 
 
 def _metric(name: str) -> str:
@@ -55,7 +56,7 @@ def _metric(name: str) -> str:
 
 def _latest_per_component(metric: str, alias: str) -> str:
     return (
-        f"  SELECT component, LATEST_BY(value, __time) AS {alias}\n  FROM {TABLE}\n"
+        f"  SELECT component, LATEST_BY({VALUE}, __time) AS {alias}\n  FROM {TABLE}\n"
         f"  {where(COMPONENT, _metric(metric))}\n  GROUP BY component"
     )
 
@@ -70,7 +71,7 @@ ORDER BY 1"""
 
 
 def _latest(metric: str) -> str:
-    return f"LATEST_BY(value, __time) FILTER (WHERE {_metric(metric)}) AS {metric}"
+    return f"LATEST_BY({VALUE}, __time) FILTER (WHERE {_metric(metric)}) AS {metric}"
 
 
 SOURCE_HEALTH_SQL = f"""
@@ -79,7 +80,7 @@ SELECT component,
   {_latest("rate_limit_remaining")},
   {_latest("records_per_s")},
   {_latest("freshness_s")},
-  SUM(value) FILTER (WHERE {_metric("dead_letters")}) AS dead_letters
+  SUM({VALUE}) FILTER (WHERE {_metric("dead_letters")}) AS dead_letters
 FROM {TABLE}
 {where(COMPONENT, PRODUCERS)}
 GROUP BY component
@@ -92,7 +93,7 @@ SELECT component,
   {_latest("processing_ms")},
   {_latest("lag_records")},
   {_latest("freshness_s")},
-  SUM(value) FILTER (WHERE {_metric("dead_letters")}) AS dead_letters
+  SUM({VALUE}) FILTER (WHERE {_metric("dead_letters")}) AS dead_letters
 FROM {TABLE}
 {where(COMPONENT, STREAMS)}
 GROUP BY component
@@ -137,7 +138,7 @@ def dashboard() -> Dashboard:
             stat(
                 DEAD_LETTERS,
                 "Records dead-lettered in the range, all components.",
-                f"SELECT SUM(value) AS dead_letters\nFROM {TABLE}\n"
+                f"SELECT SUM({VALUE}) AS dead_letters\nFROM {TABLE}\n"
                 f"{where(COMPONENT, _metric('dead_letters'))}",
                 TABLE,
             ),
@@ -147,33 +148,33 @@ def dashboard() -> Dashboard:
             timeseries(
                 LAG,
                 "Consumer lag per job (max per 10 s).",
-                _series("lag_records", "MAX(value)", "lag_records"),
+                _series("lag_records", f"MAX({VALUE})", "lag_records"),
                 TABLE,
             ),
             timeseries(
                 FRESHNESS,
                 "Seconds from the newest record's event time to the sample (max per 10 s).",
-                _series("freshness_s", "MAX(value)", "freshness_s"),
+                _series("freshness_s", f"MAX({VALUE})", "freshness_s"),
                 TABLE,
                 unit="s",
             ),
             timeseries(
                 THROUGHPUT,
                 "Records per second, producers and jobs (mean per 10 s).",
-                _series("records_per_s", "AVG(value)", "records_per_s"),
+                _series("records_per_s", f"AVG({VALUE})", "records_per_s"),
                 TABLE,
             ),
             timeseries(
                 PROCESSING,
                 "Duration of each job's micro-batches (max per 10 s).",
-                _series("processing_ms", "MAX(value)", "processing_ms", STREAMS),
+                _series("processing_ms", f"MAX({VALUE})", "processing_ms", STREAMS),
                 TABLE,
                 unit="ms",
             ),
             timeseries(
                 DEAD_LETTER_RATE,
                 "Dead-lettered records per second, per component (per minute).",
-                _series("dead_letters", "SUM(value) / 60.0", "dead_letters_per_s", bucket="PT1M"),
+                _series("dead_letters", f"SUM({VALUE}) / 60.0", "dead_letters_per_s", bucket="PT1M"),
                 TABLE,
                 bars=True,
             ),
@@ -201,7 +202,7 @@ def dashboard() -> Dashboard:
                 RATE_LIMIT,
                 "Requests left in each source's quota (min per minute).",
                 _series(
-                    "rate_limit_remaining", "MIN(value)", "rate_limit_remaining", PRODUCERS, bucket="PT1M"
+                    "rate_limit_remaining", f"MIN({VALUE})", "rate_limit_remaining", PRODUCERS, bucket="PT1M"
                 ),
                 TABLE,
                 width=12,

@@ -1,0 +1,532 @@
+"""The serving layer end to end: simulator -> Kafka -> aggregates job -> Kafka -> Druid -> dashboards.
+
+One streaming run serves every test (module fixture `run`): the session's Druid gets every
+supervisor (pointed at the session broker), the aggregates job starts on the session's Spark
+and lake, the live-market simulator publishes through the project's publisher, and once the job
+has consumed the last quote and drained gold, the tests compare
+
+* each Druid datasource with the gold Iceberg table it mirrors (latest version per key: the
+  aggregate topics are at-least-once and re-emit a row on every update),
+* every panel and variable query of every dashboard, rendered as Grafana sends it, run on Druid,
+  and each dashboard's checked panel with `dashboards.checked` computed from the topics' records.
+
+Simulated data (`SIM`): seed 42, two games per sport (EPL, NFL, NBA) kicking off 10 s apart and
+played at 60x match speed, 120 simulated seconds (every game plays to full time), about 7,400
+quotes. Scores move the latent price in jumps while slow books still quote the old one, so the
+board goes through arbitrages (about 40 windows by `producers.simulator.arbitrage_windows`, half
+of them open for 4 simulated seconds or more, in h2h, spreads and totals; the job sees ~20, half
+closed by the end) and steam moves (about 100 by `streaming.market.detect_steam`). Quotes are
+paced at `SPEEDUP` simulated seconds per wall second so micro-batches see the board between
+quotes, as live; produced all at once, a batch would only see the final board and no
+short-lived arbitrage.
+The simulated clock starts `SIM_SECONDS` before wall time, so event times are recent and one
+dashboard time range covers both event-time (`window_start`) and processing-time datasources.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from dashboards.build import JSON_DIR
+from dashboards.checked import CHECKS
+from dashboards.queries import (
+    iter_panel_queries,
+    iter_variable_queries,
+    load,
+    panel_query,
+    variable_definitions,
+)
+from infra.stack.druid import DruidCluster
+from infra.stack.kafka import KafkaBroker
+from lakehouse.catalog import load_catalog
+from lakehouse.config import CatalogSettings, Settings
+from lakehouse.health import HealthReporter
+from lakehouse.schemas import AGGREGATE_TYPES, AggregateType
+from lakehouse.schemas.fields import BOOLEAN, TIMESTAMP
+from lakehouse.topics import feed_topic
+from producers.publisher import Publisher
+from producers.simulator import Simulator, arbitrage_windows
+from serving.overlord import Overlord
+from serving.query import DruidQuery
+from serving.specs import all_specs
+from streaming.aggregates import GOLD
+from streaming.runner import run_jobs
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+SEED = 42
+SIM_SECONDS = 120
+SIM = {"games_per_sport": 2, "game_speed": 60.0, "first_kickoff_s": 10.0, "kickoff_interval_s": 10.0}
+SPEEDUP = 4.0  # simulated seconds per wall second: ~30 s of producing
+INVALID_QUOTES = 3  # dead-lettered by the publisher, reported as the simulator's dead_letters
+
+AGGREGATES = {agg.name: agg for agg in AGGREGATE_TYPES.values()}
+GOLD_AGGREGATES = [AGGREGATES[name] for name in GOLD]
+VERSION_COLUMN = {  # which column orders re-emitted versions of one key
+    "market_prices_live": "updated_at",
+    "market_agg_1m": "updated_at",
+    "arbitrage_opportunities": "updated_at",
+    "steam_moves": "detected_at",
+}
+DASHBOARDS = sorted(p.stem for p in JSON_DIR.glob("*.json"))
+
+# Panel columns that may be null in every row of this run, and why (rows are always required).
+ALWAYS_NULL_OK = {
+    # The aggregates job dead-letters nothing itself (the silver job does and is not run here).
+    ("pipeline_health", "Streaming jobs", "dead_letters"),
+}
+
+
+@dataclass
+class Run:
+    """What one streaming run left behind, for the tests to compare."""
+
+    settings: Settings
+    query: DruidQuery
+    games: set[str]
+    sim_start: datetime
+    wall_start: datetime
+    time_from: datetime
+    time_to: datetime
+    topics: dict[str, list[dict[str, Any]]]  # aggregate name -> every record on its topic
+    sim_arbitrages: int
+    quotes: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def gold(self, name: str) -> list[dict[str, Any]]:
+        table = load_catalog(self.settings).load_table(GOLD[name])
+        return [r for r in table.scan().to_arrow().to_pylist() if r["game_id"] in self.games]
+
+    def druid(self, name: str) -> list[dict[str, Any]]:
+        return self.query.sql(
+            f'SELECT * FROM "{name}" WHERE game_id IN (%(games)s)', {"games": sorted(self.games)}
+        )
+
+
+# -- Kafka ---------------------------------------------------------------------------------------
+
+
+def _consumer(bootstrap: str) -> Consumer:
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex}"})
+
+
+def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = _consumer(bootstrap)
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    finally:
+        consumer.close()
+
+
+def _read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every record on the topic, from the beginning to the current end (what Druid ingests)."""
+    end = _end_offsets(bootstrap, topic)
+    wanted = sum(end.values())
+    consumer = _consumer(bootstrap)
+    consumer.assign([TopicPartition(topic, p, 0) for p in end])
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while len(out) < wanted and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=5000, timeout=0.5):
+            assert message.error() is None, message.error()
+            if message.offset() < end[message.partition()]:
+                out.append(json.loads(message.value()))
+    consumer.close()
+    assert len(out) == wanted, f"{topic}: read {len(out)} of {wanted} records"
+    return out
+
+
+# -- producing -----------------------------------------------------------------------------------
+
+
+def _paced(stream: Iterable[tuple[str, dict[str, Any]]], sim_start: datetime) -> Iterator[tuple[str, dict]]:
+    """Release each record when the wall clock reaches its simulated time divided by SPEEDUP."""
+    began = time.monotonic()
+    for feed, record in stream:
+        due = (datetime.fromisoformat(record["event_time"]) - sim_start).total_seconds() / SPEEDUP
+        wait = began + due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        yield feed, record
+
+
+def _simulate(settings: Settings, sim_start: datetime) -> tuple[int, int, set[str]]:
+    """Publish the simulated market; returns quotes sent, arbitrage windows seen, game ids."""
+    publisher = Publisher(settings.kafka.bootstrap, client_id="simulator")
+    health = HealthReporter(settings, "producer:simulator")
+    games: set[str] = set()
+    sent = Counter[str]()
+    started = time.monotonic()
+
+    def tap(stream: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        last_report = time.monotonic()
+        for feed, record in stream:
+            sent[feed] += publisher.publish(feed, [record]).sent
+            if feed == "odds":
+                games.add(record["game_id"])
+                if sent["odds"] == 1000:  # a few malformed quotes, as a real feed sends
+                    bad = [{**record, "event_id": f"bad-{i}", "price": 0.95} for i in range(INVALID_QUOTES)]
+                    publisher.publish("odds", bad)
+            if time.monotonic() - last_report >= 5.0:
+                last_report = time.monotonic()
+                health.emit({"source_up": 1.0, "records_per_s": sent["odds"] / (last_report - started)})
+            yield feed, record
+
+    sim = Simulator(seed=SEED, start=sim_start, **SIM)
+    windows, _ = arbitrage_windows(tap(_paced(sim.run(SIM_SECONDS), sim_start)))
+    assert publisher.flush(60) == 0
+    publisher.close()
+    assert publisher.stats.dead_lettered["odds"] == INVALID_QUOTES
+    health.emit(
+        {
+            "source_up": 1.0,
+            "records_per_s": sent["odds"] / (time.monotonic() - started),
+            "dead_letters": float(INVALID_QUOTES),
+        }
+    )
+    assert health.flush() == 0
+    return sent["odds"], len(windows), games
+
+
+def _polled_sources(settings: Settings) -> None:
+    """Health of two polled API sources, which the simulator cannot report: it has no API quota,
+    no freshness of its own (its event times are simulated) and is never down.  One source is up
+    with its quota falling and two dead letters, one is down, so "Sources down", "Rate-limit
+    remaining" and the checked "Producer source health" panel have real values to show."""
+    odds_api = HealthReporter(settings, "producer:the_odds_api")
+    espn = HealthReporter(settings, "producer:espn")
+    odds_api.emit({"source_up": 1.0, "rate_limit_remaining": 480.0, "freshness_s": 6.0})
+    espn.emit({"source_up": 1.0, "freshness_s": 4.0})
+    time.sleep(0.05)  # later samples of the same metric must not share the millisecond
+    odds_api.emit(
+        {"rate_limit_remaining": 470.0, "records_per_s": 12.5, "dead_letters": 2.0, "freshness_s": 3.5}
+    )
+    espn.emit({"source_up": 0.0})
+    assert odds_api.flush() == 0 and espn.flush() == 0
+
+
+def _wait_consumed(spark: Any, bootstrap: str, topic: str, timeout: float) -> None:
+    """Wait until the aggregates query's last batch ended at the topic's end offsets."""
+    end = {str(p): o for p, o in _end_offsets(bootstrap, topic).items()}
+    deadline = time.monotonic() + timeout
+    reached: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        query = next((q for q in spark.streams.active if q.name == "aggregates"), None)
+        assert query is not None, "the aggregates query stopped"
+        progress = query.lastProgress
+        if progress is not None and progress.sources:
+            reached = json.loads(progress.sources[0].endOffset or "{}").get(topic, {})
+            if all(reached.get(p, -1) >= o for p, o in end.items()):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"aggregates job did not consume {topic} to {end} within {timeout:.0f}s: {reached}")
+
+
+def _wait_druid(query: DruidQuery, topics: dict[str, list[dict[str, Any]]], timeout: float) -> None:
+    """Wait until every datasource holds exactly its topic's records (Druid reads Kafka exactly once)."""
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        counts = {name: query.count(name) for name in topics}
+        if all(counts[name] >= len(records) for name, records in topics.items()):
+            break
+        time.sleep(1.0)
+    assert counts == {name: len(records) for name, records in topics.items()}
+
+
+@pytest.fixture(scope="module")
+def run(
+    spark, lake_settings: Settings, druid_cluster: DruidCluster, kafka_broker: KafkaBroker, tmp_path_factory
+) -> Iterator[Run]:
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+    with Overlord(druid_cluster.overlord_url) as overlord:
+        overlord.apply_all(all_specs(kafka_broker.bootstrap).values())
+        for name in AGGREGATES:
+            overlord.wait_running(name, timeout=120)
+    timings["supervisors"] = time.monotonic() - began
+
+    settings = lake_settings.model_copy(
+        update={
+            "state_dir": tmp_path_factory.mktemp("e2e-state"),
+            "catalog": CatalogSettings(
+                local_warehouse=lake_settings.warehouse_path, local_catalog_db=lake_settings.catalog_db_path
+            ),
+            "streaming": lake_settings.streaming.model_copy(update={"starting_offsets": "latest"}),
+        }
+    )
+    runner = threading.Thread(target=run_jobs, args=(settings, ["aggregates"]), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 120
+    while not any(q.name == "aggregates" and q.lastProgress for q in spark.streams.active):
+        assert runner.is_alive() and time.monotonic() < deadline, "the aggregates job did not start"
+        time.sleep(0.5)
+    timings["job started"] = time.monotonic() - began
+
+    wall_start = datetime.now(UTC)
+    sim_start = wall_start - timedelta(seconds=SIM_SECONDS)
+    quotes, sim_arbitrages, games = _simulate(settings, sim_start)
+    _polled_sources(settings)
+    timings["simulated"] = time.monotonic() - began
+    try:
+        _wait_consumed(spark, kafka_broker.bootstrap, feed_topic("odds"), timeout=120)
+    finally:
+        for q in spark.streams.active:
+            q.stop()
+        runner.join(120)
+    assert not runner.is_alive()
+    timings["stream drained"] = time.monotonic() - began
+
+    topics = {name: _read_topic(kafka_broker.bootstrap, agg.topic) for name, agg in AGGREGATES.items()}
+    with DruidQuery(druid_cluster.broker_url) as query:
+        _wait_druid(query, topics, timeout=120)
+        timings["druid caught up"] = time.monotonic() - began
+        now = datetime.now(UTC)
+        yield Run(
+            settings=settings,
+            query=query,
+            games=games,
+            sim_start=sim_start,
+            wall_start=wall_start,
+            time_from=sim_start.replace(second=0, microsecond=0) - timedelta(minutes=1),
+            time_to=now.replace(second=0, microsecond=0) + timedelta(minutes=2),
+            topics=topics,
+            sim_arbitrages=sim_arbitrages,
+            quotes=quotes,
+            timings=timings,
+        )
+    arbs = _latest_per_key(
+        AGGREGATES["arbitrage_opportunities"],
+        (r for r in topics["arbitrage_opportunities"] if r["game_id"] in games),
+    )
+    steam = sum(1 for r in topics["steam_moves"] if r["game_id"] in games)
+    print(
+        f"\nend-to-end: {quotes} quotes, {sim_arbitrages} simulated arbitrage windows -> "
+        f"{len(arbs)} arbitrages ({Counter(a['status'] for a in arbs.values())}), {steam} steam moves"
+    )
+    print("end-to-end timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+
+
+# -- comparing rows ------------------------------------------------------------------------------
+
+
+def _at(value: Any) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return at.astimezone(UTC)
+
+
+def _millis(at: datetime) -> datetime:
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _canonical(agg: AggregateType, row: dict[str, Any], druid: bool) -> dict[str, Any]:
+    """A gold or Druid row in one shape: timestamps as UTC datetimes (the time column to the
+    millisecond, as Druid's `__time`), booleans as bool, everything else as is."""
+    out: dict[str, Any] = {}
+    for f in agg.fields:
+        if f.name == agg.time_column:
+            value = _at(row["__time"]) if druid else _millis(_at(row[f.name]))
+        else:
+            value = row[f.name]
+            if value is not None and f.type is TIMESTAMP:
+                value = _at(value)
+            elif value is not None and f.type is BOOLEAN:
+                value = bool(value)
+        out[f.name] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _key(agg: AggregateType, row: dict[str, Any]) -> tuple:
+    return tuple(row[k] for k in agg.key)
+
+
+def _latest_per_key(agg: AggregateType, rows: Iterable[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """The latest version of each key; two different versions on one instant fail (undetermined)."""
+    version = VERSION_COLUMN[agg.name]
+    best: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        k = _key(agg, row)
+        if k not in best or row[version] > best[k][version]:
+            best[k] = row
+        elif row[version] == best[k][version]:
+            assert row == best[k], f"{agg.name} {k}: two versions at {row[version]}"
+    return best
+
+
+def _assert_rows_equal(agg: AggregateType, got: dict[tuple, dict], expected: dict[tuple, dict]) -> None:
+    assert got.keys() == expected.keys(), (
+        f"{agg.name}: {len(got.keys() - expected.keys())} keys only in Druid, "
+        f"{len(expected.keys() - got.keys())} only in gold"
+    )
+    for k, row in expected.items():
+        diff = {c: (got[k][c], v) for c, v in row.items() if not _same(got[k][c], v)}
+        assert not diff, f"{agg.name} {k}: Druid != gold on {diff}"
+
+
+def _same_rows(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
+    """Equal as multisets of rows, floats to 1e-9 relative (Druid orders nulls its own way)."""
+
+    def order(row: dict[str, Any]) -> tuple:
+        return tuple(
+            (k, v is None, round(v, 6) if isinstance(v, float) else v or 0) for k, v in sorted(row.items())
+        )
+
+    if len(got) != len(expected):
+        return False
+    pairs = zip(sorted(got, key=order), sorted(expected, key=order), strict=True)
+    return all(g.keys() == e.keys() and all(_same(g[c], e[c]) for c in g) for g, e in pairs)
+
+
+# -- the stream ----------------------------------------------------------------------------------
+
+
+def test_the_run_produced_every_aggregate_kind(run: Run) -> None:
+    mine = {
+        name: [r for r in records if r.get("game_id") in run.games] for name, records in run.topics.items()
+    }
+    assert run.quotes > 5000 and len(run.games) == 6
+    assert run.sim_arbitrages >= 20, "the simulated market should go through arbitrages"
+    live_keys = {_key(AGGREGATES["market_prices_live"], r) for r in mine["market_prices_live"]}
+    assert len(mine["market_prices_live"]) > len(live_keys) > 200  # prices re-emitted as they move
+    assert {r["market"] for r in mine["market_agg_1m"]} == {"h2h", "spreads", "totals"}
+    arbs = _latest_per_key(AGGREGATES["arbitrage_opportunities"], mine["arbitrage_opportunities"])
+    assert Counter(a["status"] for a in arbs.values()).keys() == {"open", "closed"}, "want open and closed"
+    assert len(arbs) >= 5 and {a["market"] for a in arbs.values()} >= {"h2h"}
+    steam = mine["steam_moves"]
+    assert {m["direction"] for m in steam} == {"shortening", "drifting"} and len(steam) >= 20
+    health = [
+        r
+        for r in run.topics["pipeline_health"]
+        if r["component"] == "stream:aggregates" and _at(r["observed_at"]) >= run.wall_start
+    ]
+    assert Counter(r["metric"] for r in health).keys() >= {
+        "freshness_s",
+        "input_rows",
+        "processing_ms",
+        "lag_records",
+        "records_per_s",
+    }
+    assert all(r["value"] >= 0 for r in health if r["metric"] == "freshness_s")
+
+
+@pytest.mark.parametrize("name", [agg.name for agg in GOLD_AGGREGATES])
+def test_druid_holds_what_gold_holds(run: Run, name: str) -> None:
+    """The latest version of every key in Druid is the gold row, column for column."""
+    agg = AGGREGATES[name]
+    gold = {_key(agg, r): r for r in (_canonical(agg, row, druid=False) for row in run.gold(name))}
+    druid = _latest_per_key(agg, (_canonical(agg, row, druid=True) for row in run.druid(name)))
+    assert gold, f"gold.{name} has no rows of this run"
+    _assert_rows_equal(agg, druid, gold)
+
+
+def test_latest_price_per_key_in_druid_sql_equals_gold(run: Run) -> None:
+    """The live board's own reading, Druid's LATEST_BY, gives gold's current price per key."""
+    rows = run.query.sql(
+        "SELECT game_id, market, bookmaker, selection, LATEST_BY(price, __time) AS price, "
+        "COUNT(*) AS versions FROM market_prices_live WHERE game_id IN (%(games)s) GROUP BY 1, 2, 3, 4",
+        {"games": sorted(run.games)},
+    )
+    agg = AGGREGATES["market_prices_live"]
+    gold = {_key(agg, r): r["price"] for r in run.gold("market_prices_live")}
+    assert {_key(agg, r): r["price"] for r in rows} == gold
+    assert sum(r["versions"] for r in rows) > len(rows)  # prices were re-emitted on every update
+
+
+def test_pipeline_health_has_the_jobs_freshness(run: Run) -> None:
+    rows = run.query.sql(
+        'SELECT COUNT(*) AS samples, MIN("value") AS low, MAX("value") AS high FROM pipeline_health '
+        "WHERE component = 'stream:aggregates' AND metric = 'freshness_s' "
+        "AND __time >= MILLIS_TO_TIMESTAMP(%(since)s)",
+        {"since": int(run.wall_start.timestamp() * 1000)},
+    )
+    on_topic = [
+        r
+        for r in run.topics["pipeline_health"]
+        if (r["component"], r["metric"]) == ("stream:aggregates", "freshness_s")
+        and _millis(_at(r["observed_at"])) >= _millis(run.wall_start)
+    ]
+    assert rows[0]["samples"] == len(on_topic) > 0
+    assert 0 <= rows[0]["low"] <= rows[0]["high"] < 60
+
+
+# -- the dashboards ------------------------------------------------------------------------------
+
+
+def _game(run: Run) -> str:
+    """The game with the most h2h one-minute bars carrying a best price and a fair probability."""
+    bars = Counter(
+        r["game_id"]
+        for r in run.topics["market_agg_1m"]
+        if r["game_id"] in run.games and r["market"] == "h2h" and r["best_price"] and r["fair_prob_shin"]
+    )
+    return bars.most_common(1)[0][0]
+
+
+def _dashboard(uid: str) -> dict[str, Any]:
+    return dict(load(JSON_DIR / f"{uid}.json"))
+
+
+@pytest.mark.parametrize("uid", DASHBOARDS)
+def test_every_variable_query_runs_on_druid(run: Run, uid: str) -> None:
+    for q in iter_variable_queries(_dashboard(uid), run.time_from, run.time_to, {"game": _game(run)}):
+        values = [next(iter(r.values())) for r in run.query.sql(q.sql)]
+        assert values and None not in values, f"{uid} ${q.name}: {values}"
+        assert values == sorted(set(values)), f"{uid} ${q.name}: options must be distinct and sorted"
+        if q.name == "game":
+            assert run.games <= set(values)
+
+
+def _variable_sets(uid: str, game: str) -> list[dict[str, str]]:
+    """All for every variable that has it, the run's game, and each market in turn where one is chosen."""
+    markets = variable_definitions(_dashboard(uid)).get("market")
+    return [{"game": game} | ({"market": m} if m else {}) for m in (markets.options if markets else [None])]
+
+
+@pytest.mark.parametrize("uid", DASHBOARDS)
+def test_every_panel_query_runs_on_druid_and_returns_rows(run: Run, uid: str) -> None:
+    for values in _variable_sets(uid, _game(run)):
+        queries = list(iter_panel_queries(_dashboard(uid), run.time_from, run.time_to, values))
+        assert queries
+        for q in queries:
+            rows = run.query.sql(q.sql)
+            assert rows, f"{uid} / {q.panel_title} with {values}: no rows"
+            exempt = {c for u, t, c in ALWAYS_NULL_OK if (u, t) == (uid, q.panel_title)}
+            if values.get("market") == "h2h":
+                exempt.add("point")  # h2h has no line
+            for column in set(rows[0]) - exempt:
+                assert any(r[column] is not None for r in rows), (
+                    f"{uid} / {q.panel_title} with {values}: {column} always null"
+                )
+
+
+@pytest.mark.parametrize("uid", sorted(CHECKS))
+def test_checked_panel_on_druid_matches_the_reference(run: Run, uid: str) -> None:
+    check = CHECKS[uid]
+    board = _dashboard(uid)
+    values = {"game": _game(run)} if uid == "line_movement_steam" else {}
+    query = panel_query(board, check.panel_title, run.time_from, run.time_to, values)
+    expected = check.expected(run.topics[check.aggregate.name], run.time_from, run.time_to, values)
+    got = run.query.sql(query.sql)
+    assert expected, f"{check.panel_title}: the reference is empty, nothing is checked"
+    assert _same_rows(got, expected), f"{check.panel_title}:\n got {got}\n expected {expected}"
