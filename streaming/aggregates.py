@@ -119,16 +119,20 @@ class AggregatesBatch:
             get_event_type("odds"),
         )
         fields = [f.name for f in get_event_type("odds").fields]
+        # Sorted here, not by Spark: a global sort samples its input first, a second read of the
+        # batch (and the Kafka source would count every record twice).
         collected = (
             parsed.filter(F.col(REASON).isNull())
-            .orderBy("event_time", "partition", "offset")
-            .select(*fields, F.col("timestamp").alias("_produced_at"))
+            .select(*fields, "partition", "offset", F.col("timestamp").alias("_produced_at"))
             .collect()
         )
         if not collected:
             return
-        rows = [r.asDict() for r in collected]
+        in_order = sorted(collected, key=lambda r: (r["event_time"], r["partition"], r["offset"]))
+        rows = [r.asDict() for r in in_order]
         oldest_produced = min(r.pop("_produced_at") for r in rows)
+        for r in rows:
+            del r["partition"], r["offset"]
         now = datetime.now(UTC)
         live = self._update_board(rows, now)
         touched = {(r["game_id"], r["market"]) for r in rows}
