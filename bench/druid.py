@@ -26,8 +26,9 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from infra.stack import Stack
+from infra.stack.druid import druid_settings_on_free_ports
 from infra.stack.process import free_port
-from lakehouse.config import DruidSettings, KafkaSettings, Settings
+from lakehouse.config import KafkaSettings, Settings
 from lakehouse.log import configure_logging
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType
 from serving.overlord import Overlord
@@ -130,14 +131,7 @@ def main() -> None:
         settings = Settings(
             state_dir=Path(tmp),
             kafka=KafkaSettings(port=free_port(), controller_port=free_port()),
-            druid=DruidSettings(
-                zookeeper_port=free_port(),
-                coordinator_port=free_port(),
-                broker_port=free_port(),
-                historical_port=free_port(),
-                indexer_port=free_port(),
-                derby_port=free_port(),
-            ),
+            druid=druid_settings_on_free_ports(),
         )
         stack = Stack(settings)
         try:

@@ -27,9 +27,10 @@ from dashboards.build import JSON_DIR
 from dashboards.queries import iter_panel_queries, iter_variable_queries
 from iceberg import ensure_tables
 from infra.stack import Stack
+from infra.stack.druid import druid_settings_on_free_ports
 from infra.stack.process import free_port
 from lakehouse.catalog import load_catalog
-from lakehouse.config import DruidSettings, KafkaSettings, Settings
+from lakehouse.config import KafkaSettings, Settings
 from lakehouse.health import HealthReporter
 from lakehouse.log import configure_logging
 from lakehouse.schemas import AGGREGATE_TYPES
@@ -48,14 +49,7 @@ def _settings(tmp: Path, batch: int) -> Settings:
     settings = Settings(
         state_dir=tmp,
         kafka=KafkaSettings(port=free_port(), controller_port=free_port()),
-        druid=DruidSettings(
-            zookeeper_port=free_port(),
-            coordinator_port=free_port(),
-            broker_port=free_port(),
-            historical_port=free_port(),
-            indexer_port=free_port(),
-            derby_port=free_port(),
-        ),
+        druid=druid_settings_on_free_ports(),
     )
     settings.streaming.max_offsets_per_trigger = batch
     return settings

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from infra.stack.process import ManagedProcess, ServiceError, port_open, wait_until
+from infra.stack.process import ManagedProcess, ServiceError, free_port, port_open, wait_until
+from lakehouse.config import DruidSettings
 from lakehouse.jvm import druid_home, java_executable
 from lakehouse.log import get_logger
 
@@ -475,6 +476,18 @@ class DruidCluster:
         if stopped:
             wait_until(lambda: not any(port_open(self.host, p) for p in self._ports().values()), 15)
         return stopped
+
+
+def druid_settings_on_free_ports() -> DruidSettings:
+    """Druid settings with every service on a free loopback port (benchmarks, side-by-side clusters)."""
+    return DruidSettings(
+        zookeeper_port=free_port(),
+        coordinator_port=free_port(),
+        broker_port=free_port(),
+        historical_port=free_port(),
+        indexer_port=free_port(),
+        derby_port=free_port(),
+    )
 
 
 def _write_properties(path: Path, props: dict[str, str]) -> None:
