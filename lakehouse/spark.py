@@ -35,6 +35,12 @@ def spark_conf(settings: Settings | None = None, app_name: str = "lakehouse") ->
         # Validation of a feed record is one wide projection; its generated method is ~50 KB of
         # bytecode, above HotSpot's 8 KB JIT limit, and ran interpreted (measured 2-3x slower).
         "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+        # Don't hoist an expression out of the `&`/`|` that guards it: validation extracts a
+        # field's raw text only for records whose typed value is null (measured 4x on parse).
+        "spark.sql.subexpressionElimination.skipForShortcutExpr": "true",
+        # Micro-batches are cached for a few seconds; compressing them cost more than it saved
+        # (measured: caching 400,000 Kafka records 3.4 s compressed, 2.9 s not, read included).
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
     }
     conf |= spark_catalog_conf(settings)
     return conf

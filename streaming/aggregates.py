@@ -37,7 +37,7 @@ from lakehouse.topics import feed_topic
 from streaming.bronze import kafka_source
 from streaming.gold import GoldJournal
 from streaming.market import ArbitrageTracker, Quote, detect_steam, summarise_market
-from streaming.parse import REASON, parse_feed
+from streaming.parse import VALID, parse_feed
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -122,7 +122,7 @@ class AggregatesBatch:
         # Sorted here, not by Spark: a global sort samples its input first, a second read of the
         # batch (and the Kafka source would count every record twice).
         collected = (
-            parsed.filter(F.col(REASON).isNull())
+            parsed.filter(F.col(VALID))
             .select(*fields, "partition", "offset", F.col("timestamp").alias("_produced_at"))
             .collect()
         )

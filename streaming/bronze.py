@@ -59,6 +59,9 @@ def bronze_query(
         .outputMode("append")
         .queryName(name)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))
+        # Appends need no clustering: one open file per (day, topic) instead of a shuffle by
+        # partition before every commit (measured 25% of the write).
+        .option("distribution-mode", "none")
         .option("fanout-enabled", "true")
         # The Kafka source types every column nullable; topic/partition/offset never are.
         .option("check-nullability", "false")

@@ -1,14 +1,20 @@
-"""Kafka JSON values -> typed feed rows plus a dead-letter reason, as Spark column expressions.
+"""Kafka JSON values -> typed feed rows, a validity flag and (for failures) a dead-letter reason.
 
 The checks are derived from the same field definitions as the JSON Schema the producers
 validate against (required, types, enums, bounds, patterns, no unknown fields, known
 schema version), so a record the stream accepts is one the shared validator accepts, and a
 record it rejects carries a reason in the same words.  Everything stays columnar: no Python
 UDF on the hot path.
+
+Two expressions come from one list of checks: `_valid`, a narrow boolean every record pays
+for, and `_reason`, the message text, built only for the records that failed.  Building the
+message for every record made the projection ~20x slower than the typed parse itself
+(measured: 17-23 s against 1.1 s for 400,000 quotes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lakehouse.schemas import EventType, spark_schema
@@ -18,38 +24,36 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 REASON = "_reason"
+VALID = "_valid"
+KEYS = "_keys"
+_PARSED = "_r"
+
+Check = tuple["Column", "Column"]
+"""(failing condition, message): the record fails the check when the condition is true."""
 
 
-def _field_checks(field: Field, parsed: Column, keys: Column, value_col: Column) -> list[Column]:
-    """(condition -> message) pairs for one field, as `when` columns (null when fine).
-
-    Presence comes from the record's key list; the raw text of a field is extracted only in
-    the branch that reports it, so a valid record is parsed once (typed) and tokenised once.
-    """
+def _field_checks(field: Field, typed: Column, keys: Column, value_col: Column) -> list[Check]:
+    """One field's checks.  Presence comes from the record's key list; the raw text of a field
+    is only extracted for a record whose typed value is null (`&` short-circuits)."""
     from pyspark.sql import functions as F
 
     name = field.name
-    checks = []
     raw = F.get_json_object(value_col, f"$.{name}")
     present = F.array_contains(keys, name)
-    # `And` short-circuits: the raw text is only pulled out of records whose typed value is null.
-    absent_or_null = ~present | (parsed.isNull() & raw.isNull())
+    checks: list[Check] = []
     if field.required:
-        checks.append(F.when(absent_or_null, F.lit(f"missing required field '{name}'")))
+        # The typed value is null whenever the key is absent, so test the cheap side first.
+        missing = typed.isNull() & (~present | raw.isNull())
+        checks.append((missing, F.lit(f"missing required field '{name}'")))
     # Present in the JSON but not readable as the declared type (e.g. "abc" for a price).
-    checks.append(
-        F.when(
-            present & parsed.isNull() & raw.isNotNull(),
-            F.format_string(f"{name}: %s is not a {field.type}", raw),
-        )
-    )
-    value = parsed
+    mistyped = typed.isNull() & present & raw.isNotNull()
+    checks.append((mistyped, F.format_string(f"{name}: %s is not a {field.type}", raw)))
     if field.enum is not None:
         allowed = list(field.enum)
         checks.append(
-            F.when(
-                value.isNotNull() & ~value.isin(allowed),
-                F.format_string(f"{name}: '%s' is not one of {allowed}", value),
+            (
+                typed.isNotNull() & ~typed.isin(allowed),
+                F.format_string(f"{name}: '%s' is not one of {allowed}", typed),
             )
         )
     if field.type in (INT, LONG, DOUBLE):
@@ -64,73 +68,111 @@ def _field_checks(field: Field, parsed: Column, keys: Column, value_col: Column)
         ):
             if bound is None:
                 continue
-            bad = {"<": value < bound, ">": value > bound, "<=": value <= bound, ">=": value >= bound}[op]
-            checks.append(
-                F.when(value.isNotNull() & bad, F.format_string(f"{name}: %s is {words} {bound}", value))
-            )
+            bad = {"<": typed < bound, ">": typed > bound, "<=": typed <= bound, ">=": typed >= bound}[op]
+            checks.append((typed.isNotNull() & bad, F.format_string(f"{name}: %s is {words} {bound}", typed)))
         if field.type is DOUBLE:
-            checks.append(F.when(F.isnan(value), F.lit(f"{name}: NaN is not a finite number")))
+            checks.append((F.isnan(typed), F.lit(f"{name}: NaN is not a finite number")))
     if field.type is STRING:
         if field.min_length is not None:
             checks.append(
-                F.when(
-                    value.isNotNull() & (F.length(value) < field.min_length),
-                    F.lit(f"{name}: '' is too short"),
-                )
+                (typed.isNotNull() & (F.length(typed) < field.min_length), F.lit(f"{name}: '' is too short"))
             )
         if field.pattern is not None:
             checks.append(
-                F.when(
-                    value.isNotNull() & ~value.rlike(field.pattern),
-                    F.format_string(f"{name}: '%s' does not match '{field.pattern}'", value),
+                (
+                    typed.isNotNull() & ~typed.rlike(field.pattern),
+                    F.format_string(f"{name}: '%s' does not match '{field.pattern}'", typed),
                 )
             )
     return checks
 
 
-def parse_feed(df: DataFrame, event_type: EventType, value_col: str = "value") -> DataFrame:
-    """Add the feed's typed columns and `_reason` (null for a valid record) to `df`.
+class _Rules:
+    """The record-level and field-level checks of one event type, over given columns."""
 
-    `df[value_col]` is the Kafka value as a string; every other column of `df` is kept.
+    def __init__(self, event_type: EventType, typed: Callable[[str], Column], keys: Column, value: Column):
+        from pyspark.sql import functions as F
+
+        self.keys = keys
+        known = F.array(*[F.lit(f.name) for f in event_type.fields])
+        self.unknown = F.array_except(keys, known)
+        self.versions = [int(v) for v in event_type.supported_versions]
+        self.version = typed("schema_version")
+        self.bad_version = self.version.isNotNull() & ~self.version.isin(self.versions)
+        self.event_type = event_type
+        self.checks: list[Check] = []
+        self.fast_checks: list[Column] = []
+        for field in event_type.fields:
+            checks = _field_checks(field, typed(field.name), keys, value)
+            self.checks += checks
+            # A required field's "missing" and "not a <type>" checks together fail exactly when
+            # its typed value is null.  Folding them keeps the raw-text extraction out of the
+            # flag: Spark hoists an expression used twice out of the `&` that guards it, which
+            # parsed every field's raw text for every record (measured 4x slower).
+            required = 2 if field.required else 0
+            folded = [typed(field.name).isNull()] if field.required else []
+            self.fast_checks += folded + [c for c, _ in checks[required:]]
+
+    def valid(self) -> Column:
+        """True when no check fails; `reason()` is null for exactly these records (tested)."""
+        from pyspark.sql import functions as F
+
+        failed = F.lit(False)
+        for condition in self.fast_checks:
+            failed = failed | F.coalesce(condition, F.lit(False))
+        return self.keys.isNotNull() & ~self.bad_version & (F.size(self.unknown) == 0) & ~failed
+
+    def reason(self) -> Column:
+        from pyspark.sql import functions as F
+
+        supported = ", ".join(map(str, self.versions))
+        unknown_fields = F.when(
+            F.size(self.unknown) > 0, F.concat(F.lit("unknown field(s) "), F.array_join(self.unknown, ", "))
+        )
+        return F.when(self.keys.isNull(), F.lit("record is not a JSON object (malformed JSON)")).otherwise(
+            F.coalesce(
+                # An unknown version is reported alone: its other checks would only be noise.
+                F.when(
+                    self.bad_version,
+                    F.format_string(
+                        f"unknown schema_version %s for {self.event_type.name} (supported: {supported})",
+                        self.version,
+                    ),
+                ),
+                F.nullif(
+                    F.concat_ws("; ", unknown_fields, *[F.when(c, m) for c, m in self.checks]), F.lit("")
+                ),
+            )
+        )
+
+
+def parse_feed(df: DataFrame, event_type: EventType, value_col: str = "value") -> DataFrame:
+    """Add the feed's typed columns, `_keys` and `_valid` to `df` (every column of `df` is kept).
+
+    `df[value_col]` is the Kafka value as a string.  Materialise the result (persist) before
+    filtering on `_valid`: Spark pushes a filter below the projection and inlines the typed
+    parse into every field reference, which re-parses the JSON once per field (measured ~15x).
     """
     from pyspark.sql import functions as F
 
     value = F.col(value_col)
-    schema = spark_schema(event_type)
     # One typed parse per record, plus its top-level key list (to tell a missing field from a
     # mistyped one, and to find unknown fields); a non-object or malformed value has no keys.
-    staged = df.withColumn("_r", F.from_json(value, schema)).withColumn("_keys", F.json_object_keys(value))
-    known = F.array(*[F.lit(f.name) for f in event_type.fields])
-    checks: list[Column] = []
-    for field in event_type.fields:
-        checks += _field_checks(field, F.col(f"_r.{field.name}"), F.col("_keys"), value)
-    unknown = F.array_except(F.col("_keys"), known)
-    versions = [int(v) for v in event_type.supported_versions]
-    version = F.col("_r.schema_version")
-    supported = ", ".join(map(str, versions))
-    reason = F.when(F.col("_keys").isNull(), F.lit("record is not a JSON object (malformed JSON)")).otherwise(
-        F.coalesce(
-            # An unknown version is reported alone: its other checks would only be noise.
-            F.when(
-                version.isNotNull() & ~version.isin(versions),
-                F.format_string(
-                    f"unknown schema_version %s for {event_type.name} (supported: {supported})", version
-                ),
-            ),
-            F.nullif(
-                F.concat_ws(
-                    "; ",
-                    F.when(
-                        F.size(unknown) > 0, F.concat(F.lit("unknown field(s) "), F.array_join(unknown, ", "))
-                    ),
-                    *checks,
-                ),
-                F.lit(""),
-            ),
-        )
+    staged = df.withColumn(_PARSED, F.from_json(value, spark_schema(event_type))).withColumn(
+        KEYS, F.json_object_keys(value)
     )
-    columns = [F.col(f"_r.{f.name}").alias(f.name) for f in event_type.fields]
-    return staged.select(*[c for c in df.columns], *columns, reason.alias(REASON))
+    rules = _Rules(event_type, lambda name: F.col(f"{_PARSED}.{name}"), F.col(KEYS), value)
+    columns = [F.col(f"{_PARSED}.{f.name}").alias(f.name) for f in event_type.fields]
+    return staged.select(*df.columns, *columns, KEYS, rules.valid().alias(VALID))
+
+
+def with_reason(parsed: DataFrame, event_type: EventType, value_col: str = "value") -> DataFrame:
+    """Add `_reason` (null for a valid record) to rows from `parse_feed`; meant for the few
+    that failed, as the message is the expensive part."""
+    from pyspark.sql import functions as F
+
+    rules = _Rules(event_type, F.col, F.col(KEYS), F.col(value_col))
+    return parsed.withColumn(REASON, rules.reason())
 
 
 def timestamp_fields(event_type: EventType) -> list[str]:

@@ -22,7 +22,7 @@ from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
 from lakehouse.topics import FEED_TOPICS
 from streaming.bronze import kafka_source
-from streaming.parse import REASON, parse_feed
+from streaming.parse import KEYS, REASON, VALID, parse_feed, with_reason
 from streaming.watermarks import WatermarkStore
 
 if TYPE_CHECKING:
@@ -74,14 +74,10 @@ class SilverBatch:
         for feed, topic in FEED_TOPICS.items():
             if not topics.get(topic):
                 continue
-            # Cached: inside the MERGE's plan the wide validation projection loses whole-stage
-            # codegen and runs ~10x slower than here (measured), so it is evaluated once.
-            parsed = self._tag_late(
-                parse_feed(batch.filter(F.col("topic") == topic), get_event_type(feed)), feed, marks
-            ).persist()
+            parsed = self._parse(batch.filter(F.col("topic") == topic), feed, marks).persist()
             # One pass over the parsed batch (which also fills the cache) answers every question
             # the writes need: how many dead and late records, and each source's time range.
-            valid = F.col(REASON).isNull()
+            valid = F.col(VALID)
             stats = (
                 parsed.groupBy("source")
                 .agg(
@@ -100,13 +96,13 @@ class SilverBatch:
             late = sum(r["late"] for r in stats)
             if dead:
                 counts["dead"] += self._dead_letters(spark, parsed.filter(~valid), feed, batch_id, dead)
-            rows = parsed.filter(valid).drop(REASON)
+            rows = parsed.filter(valid).drop(VALID, KEYS)
             if late:
                 counts["late"] += self._late(spark, rows.filter(F.col(_LATE)), feed, batch_id, late)
             oldest = [r["oldest"] for r in stats if r["oldest"] is not None]
             if oldest:
                 on_time = rows.filter(~F.col(_LATE))
-                counts["silver"] += self._insert(spark, on_time, feed, batch_id, min(oldest))
+                counts["silver"] += self._insert(spark, on_time, feed, min(oldest))
             parsed.unpersist()
         batch.unpersist()
         self.watermarks.advance(batch_id, newest, self.settings.streaming.allowed_lateness_s)  # type: ignore[arg-type]
@@ -115,10 +111,13 @@ class SilverBatch:
         self.health.emit({"dead_letters": counts["dead"], "late_events": counts["late"]})
         log.info("silver batch", batch_id=batch_id, **counts)
 
-    def _tag_late(self, parsed: DataFrame, feed: str, marks: dict) -> DataFrame:
-        """Add `_watermark` (the record's (feed, source) mark, if any) and `_late`."""
+    def _parse(self, records: DataFrame, feed: str, marks: dict) -> DataFrame:
+        """Typed rows of one feed with `_valid`, `_watermark` (the record's (feed, source) mark,
+        if any) and `_late`.  The raw text and key list stay only on the rows a side table
+        stores them for, which keeps the cached batch small."""
         from pyspark.sql import functions as F
 
+        parsed = parse_feed(records, get_event_type(feed))
         feed_marks = {source: mark for (f, source), mark in marks.items() if f == feed}
         if not feed_marks:
             mark_col = F.lit(None).cast("timestamp")
@@ -127,7 +126,11 @@ class SilverBatch:
             mark_col = F.create_map(*pairs)[F.col("source")]
         tagged = parsed.withColumn("_watermark", mark_col)
         is_late = F.col("_watermark").isNotNull() & (F.col("event_time") < F.col("_watermark"))
-        return tagged.withColumn(_LATE, F.coalesce(is_late, F.lit(False)))
+        tagged = tagged.withColumn(_LATE, F.coalesce(is_late, F.lit(False)))
+        kept = ~F.col(VALID) | F.col(_LATE)
+        return tagged.withColumn("value", F.when(kept, F.col("value"))).withColumn(
+            KEYS, F.when(~F.col(VALID), F.col(KEYS))
+        )
 
     def _merge(self, spark: SparkSession, df: DataFrame, table: str, on: str, view: str) -> int:
         """Insert the rows the table lacks; returns how many the commit added (0 on a replay)."""
@@ -137,6 +140,11 @@ class SilverBatch:
         spark.sql(f"MERGE INTO {target} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
         spark.catalog.dropTempView(view)
         after = self._latest_snapshot(spark, target)
+        return self._added(before, after)
+
+    @staticmethod
+    def _added(before: Any, after: Any) -> int:
+        """Records the commit between two snapshots added (0 when nothing was committed)."""
         if after is None or (before is not None and after["snapshot_id"] == before["snapshot_id"]):
             return 0
         return int((after["summary"] or {}).get("added-records", 0))
@@ -149,7 +157,7 @@ class SilverBatch:
     def _dead_letters(self, spark: SparkSession, dead: DataFrame, feed: str, batch_id: int, n: int) -> int:
         from pyspark.sql import functions as F
 
-        rows = dead.select(
+        rows = with_reason(dead, get_event_type(feed)).select(
             F.lit("silver").alias("stage"),
             F.lit(feed).alias("feed"),
             F.col(REASON).alias("reason"),
@@ -184,17 +192,38 @@ class SilverBatch:
         self._merge(spark, rows, LATE_EVENTS, _SAME_KAFKA_RECORD, f"silver_late_{feed}_{batch_id}")
         return n
 
-    def _insert(
-        self, spark: SparkSession, on_time: DataFrame, feed: str, batch_id: int, floor: datetime
-    ) -> int:
-        from pyspark.sql import Window
+    def _insert(self, spark: SparkSession, on_time: DataFrame, feed: str, floor: datetime) -> int:
+        """Append the batch's events silver lacks: the first Kafka record of each event id,
+        unless silver already holds the id within the lateness window.
+
+        Idempotent without a MERGE: when Spark replays a batch after a crash, the ids it wrote
+        are found and nothing is appended twice.  Only event ids are shuffled or broadcast,
+        never whole records (a MERGE shuffled both sides and cost 3x).
+        """
         from pyspark.sql import functions as F
 
+        target = f"{self.catalog}.{SILVER_TABLES[feed]}"
         fields = [f.name for f in get_event_type(feed).fields]
-        first = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
+        at = F.struct("topic", "partition", "offset")
+        # Event ids seen more than once in this batch, with the Kafka record that wins.
+        repeated = (
+            on_time.groupBy("event_id")
+            .agg(F.min(at).alias("_first"), F.count(F.lit(1)).alias("_n"))
+            .filter("_n > 1")
+            .drop("_n")
+        )
+        lateness = timedelta(seconds=self.settings.streaming.allowed_lateness_s)
+        batch_ids = on_time.select("event_id")
+        existing = (
+            spark.table(target)
+            .filter(F.col("event_time") >= F.expr(f"TIMESTAMP '{(floor - lateness).isoformat()}'"))
+            .select("event_id")
+            .join(F.broadcast(batch_ids), "event_id", "left_semi")
+        )
         rows = (
-            on_time.withColumn("_n", F.row_number().over(first))
-            .filter("_n = 1")
+            on_time.join(F.broadcast(existing), "event_id", "left_anti")
+            .join(F.broadcast(repeated), "event_id", "left")
+            .filter(F.col("_first").isNull() | (F.col("_first") == at))
             .select(
                 *fields,
                 F.col("topic").alias("kafka_topic"),
@@ -203,10 +232,11 @@ class SilverBatch:
                 F.current_timestamp().alias("processed_at"),
             )
         )
-        lateness = timedelta(seconds=self.settings.streaming.allowed_lateness_s)
-        window = f" AND t.event_time >= TIMESTAMP '{(floor - lateness).isoformat()}'"
-        on = f"t.event_id = s.event_id{window}"
-        return self._merge(spark, rows, SILVER_TABLES[feed], on, f"silver_src_{feed}_{batch_id}")
+        before = self._latest_snapshot(spark, target)
+        # No clustering shuffle per micro-batch: compaction sorts the files later.
+        rows.writeTo(target).option("distribution-mode", "none").option("fanout-enabled", "true").append()
+        after = self._latest_snapshot(spark, target)
+        return self._added(before, after)
 
 
 def silver_query(

@@ -10,7 +10,7 @@ import pytest
 
 from lakehouse.schemas import SchemaValidationError, get_event_type, validate
 from producers.connectors.odds_api import TheOddsApi
-from streaming.parse import REASON, parse_feed
+from streaming.parse import REASON, VALID, parse_feed, with_reason
 
 pytestmark = [pytest.mark.spark]
 
@@ -52,8 +52,11 @@ def _cases(shared_data: Path) -> list[str]:
 def test_stream_and_shared_validator_agree(spark, shared_data: Path) -> None:
     values = _cases(shared_data)
     df = spark.createDataFrame([(v,) for v in values], ["value"])
-    rows = parse_feed(df, get_event_type("odds")).collect()
+    odds = get_event_type("odds")
+    rows = with_reason(parse_feed(df, odds), odds).collect()
     assert len(rows) == len(values)
+    # The narrow flag every record pays for and the message built for failures agree.
+    assert [r[VALID] for r in rows] == [r[REASON] is None for r in rows]
     disagreements = []
     for row in rows:
         try:
