@@ -189,27 +189,38 @@ def test_native_timeseries_and_top_n(produced, query: DruidQuery) -> None:
 def test_changed_spec_updates_and_segments_hand_off(
     produced, overlord: Overlord, query: DruidQuery, kafka_broker: KafkaBroker
 ) -> None:
-    """An update restarts ingestion: the old task publishes, the historical loads, nothing is lost."""
+    """An update restarts ingestion: the old task publishes, the historical loads, nothing is lost.
+
+    It runs on a copy of the steam_moves supervisor (own datasource, same topic), so the shared
+    supervisors other modules rely on never go through a hand-off.
+    """
     marker, _ = produced
-    original = all_specs(kafka_broker.bootstrap)["steam_moves"]
+    original = copy.deepcopy(all_specs(kafka_broker.bootstrap)["steam_moves"])
+    datasource = original["spec"]["dataSchema"]["dataSource"] = f"steam_moves_update_{marker}"
+    where, params = _marker_filter(AGGREGATE_TYPES["steam_moves"], marker)
+    assert overlord.apply(original) == "created"
+    overlord.wait_running(datasource, timeout=120)
+    query.wait_queryable(datasource, PER_TYPE, timeout_s=90, where=where, parameters=params)
+
     changed = copy.deepcopy(original)
     changed["spec"]["tuningConfig"]["maxRowsInMemory"] = 40000
     assert overlord.apply(changed) == "updated"
     assert overlord.apply(changed) == "unchanged"
-    assert overlord.spec("steam_moves")["spec"]["tuningConfig"]["maxRowsInMemory"] == 40000
+    assert overlord.spec(datasource)["spec"]["tuningConfig"]["maxRowsInMemory"] == 40000
 
     def handed_off() -> bool:
         segments = query.sql(
             "SELECT is_published, is_realtime, is_available FROM sys.segments "
-            "WHERE datasource = 'steam_moves' AND is_published = 1 AND is_realtime = 0 AND is_available = 1"
+            "WHERE datasource = %(ds)s AND is_published = 1 AND is_realtime = 0 AND is_available = 1",
+            {"ds": datasource},
         )
         return bool(segments)
 
-    assert wait_until(handed_off, 90, interval=1.0), "steam_moves segments were not loaded by the historical"
-    where, params = _marker_filter(AGGREGATE_TYPES["steam_moves"], marker)
-    assert query.count("steam_moves", where, params) == PER_TYPE
-    assert overlord.apply(original) == "updated"
-    overlord.wait_running("steam_moves", timeout=120)
+    assert wait_until(handed_off, 90, interval=1.0), f"{datasource} segments were not loaded"
+    assert query.count(datasource, where, params) == PER_TYPE
+    overlord.wait_running(datasource, timeout=120)
+    overlord.terminate(datasource)
+    assert datasource not in overlord.ids()
 
 
 def test_suspend_resume_terminate(produced, overlord: Overlord, query: DruidQuery, kafka_broker) -> None:
