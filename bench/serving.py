@@ -51,7 +51,7 @@ def _settings(tmp: Path, batch: int) -> Settings:
         kafka=KafkaSettings(port=free_port(), controller_port=free_port()),
         druid=druid_settings_on_free_ports(),
     )
-    settings.streaming.max_offsets_per_trigger = batch
+    settings.streaming.aggregates_max_offsets_per_trigger = batch
     return settings
 
 

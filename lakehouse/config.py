@@ -68,7 +68,7 @@ class SparkSettings(BaseModel):
     """Sized for a 2-core, 24 GiB machine."""
 
     master: str = "local[2]"
-    driver_memory: str = "2g"
+    driver_memory: str = "4g"  # bronze/silver cache a micro-batch of up to 800,000 records
     shuffle_partitions: int = 4
     ui_enabled: bool = False
 
@@ -77,7 +77,11 @@ class StreamingSettings(BaseModel):
     """Speed-layer knobs: trigger, lateness and windows (see README, Streaming)."""
 
     trigger_interval: str = "1 second"
-    max_offsets_per_trigger: int = 200_000
+    # Bronze and silver: a backlog drains in big batches, which spread each commit and
+    # de-duplication scan over more records (measured 20.8k/s at 200k, 36k/s at 800k).
+    max_offsets_per_trigger: int = 800_000
+    # The aggregates job folds its batch into the market board in the driver: smaller batches.
+    aggregates_max_offsets_per_trigger: int = 200_000
     allowed_lateness_s: float = 3600.0  # older than (latest event time - this) = late
     window_s: int = 60
     steam_threshold_pct: float = 2.0

@@ -120,19 +120,19 @@ class AggregatesBatch:
         )
         fields = [f.name for f in get_event_type("odds").fields]
         # Sorted here, not by Spark: a global sort samples its input first, a second read of the
-        # batch (and the Kafka source would count every record twice).
-        collected = (
-            parsed.filter(F.col(VALID))
-            .select(*fields, "partition", "offset", F.col("timestamp").alias("_produced_at"))
-            .collect()
+        # batch (and the Kafka source would count every record twice).  Filtered here too: a
+        # Spark filter on `_valid` is pushed below the parse and re-parses the JSON per field.
+        selected = parsed.select(
+            *fields, "partition", "offset", F.col("timestamp").alias("_produced_at"), VALID
         )
+        collected = [r for r in selected.collect() if r[VALID]]
         if not collected:
             return
         in_order = sorted(collected, key=lambda r: (r["event_time"], r["partition"], r["offset"]))
         rows = [r.asDict() for r in in_order]
         oldest_produced = min(r.pop("_produced_at") for r in rows)
         for r in rows:
-            del r["partition"], r["offset"]
+            del r["partition"], r["offset"], r[VALID]
         now = datetime.now(UTC)
         live = self._update_board(rows, now)
         touched = {(r["game_id"], r["market"]) for r in rows}
@@ -330,7 +330,9 @@ def aggregates_query(
     spark: SparkSession, settings: Settings, available_now: bool = False, name: str = "aggregates"
 ) -> StreamingQuery:
     writer = (
-        kafka_source(spark, settings, [feed_topic("odds")])
+        kafka_source(
+            spark, settings, [feed_topic("odds")], settings.streaming.aggregates_max_offsets_per_trigger
+        )
         .writeStream.queryName(name)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))
         .foreachBatch(AggregatesBatch(settings, name))

@@ -19,14 +19,16 @@ if TYPE_CHECKING:
 TABLE = "bronze.kafka_records"
 
 
-def kafka_source(spark: SparkSession, settings: Settings, topics: list[str] | None = None) -> DataFrame:
+def kafka_source(
+    spark: SparkSession, settings: Settings, topics: list[str] | None = None, max_offsets: int | None = None
+) -> DataFrame:
     """The feeds as one stream, with headers; offsets come from the query's checkpoint."""
     return (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
         .option("subscribe", ",".join(topics or FEED_TOPICS.values()))
         .option("startingOffsets", settings.streaming.starting_offsets)
-        .option("maxOffsetsPerTrigger", settings.streaming.max_offsets_per_trigger)
+        .option("maxOffsetsPerTrigger", max_offsets or settings.streaming.max_offsets_per_trigger)
         .option("includeHeaders", "true")
         .option("failOnDataLoss", "false")
         .load()
