@@ -331,7 +331,11 @@ def aggregates_query(
 ) -> StreamingQuery:
     writer = (
         kafka_source(
-            spark, settings, [feed_topic("odds")], settings.streaming.aggregates_max_offsets_per_trigger
+            spark,
+            settings,
+            [feed_topic("odds")],
+            settings.streaming.aggregates_max_offsets_per_trigger,
+            headers=False,
         )
         .writeStream.queryName(name)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))

@@ -20,16 +20,24 @@ TABLE = "bronze.kafka_records"
 
 
 def kafka_source(
-    spark: SparkSession, settings: Settings, topics: list[str] | None = None, max_offsets: int | None = None
+    spark: SparkSession,
+    settings: Settings,
+    topics: list[str] | None = None,
+    max_offsets: int | None = None,
+    headers: bool = True,
 ) -> DataFrame:
-    """The feeds as one stream, with headers; offsets come from the query's checkpoint."""
+    """The feeds as one stream; offsets come from the query's checkpoint.
+
+    Only bronze keeps the headers: the source builds them for every record whether or not a
+    query reads them.
+    """
     return (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
         .option("subscribe", ",".join(topics or FEED_TOPICS.values()))
         .option("startingOffsets", settings.streaming.starting_offsets)
         .option("maxOffsetsPerTrigger", max_offsets or settings.streaming.max_offsets_per_trigger)
-        .option("includeHeaders", "true")
+        .option("includeHeaders", str(headers).lower())
         .option("failOnDataLoss", "false")
         .load()
     )

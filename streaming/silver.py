@@ -243,7 +243,7 @@ def silver_query(
     spark: SparkSession, settings: Settings, available_now: bool = False, name: str = "silver"
 ) -> StreamingQuery:
     writer = (
-        kafka_source(spark, settings)
+        kafka_source(spark, settings, headers=False)
         .writeStream.queryName(name)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))
         .foreachBatch(SilverBatch(settings, name))
