@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (Python 3.11, JDK 17, Maven):
 #   make demo   - the main job end to end on embedded defaults
-#   make test   - the test suite (starts its own services)
+#   make test   - the static checks and the whole test suite (starts its own services); CI runs it
 # Both install what they need first, idempotently, into ignored folders (.venv, .cache).
+#   make check  - the fast lane while you work: the static checks and the tests that need no service
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
@@ -11,7 +12,7 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup python jars demo test lint stack-up stack-down stack-status clean
+.PHONY: setup python jars demo test check static lint types sql stack-up stack-down stack-status clean
 
 setup: python jars
 
@@ -28,11 +29,22 @@ jars: python
 demo: setup
 	$(VENV)/bin/lakehouse demo
 
-test: setup
+test: setup static
 	$(VENV)/bin/pytest
+
+check: python static
+	$(VENV)/bin/pytest -q -m "not integration and not spark"
+
+static: lint types sql
 
 lint: python
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+types: python
+	$(VENV)/bin/mypy
+
+sql: python
+	cd dbt && ../$(VENV)/bin/sqlfluff lint --disable-progress-bar models analyses data-tests
 
 stack-up: setup
 	$(VENV)/bin/lakehouse stack up --with-moto

@@ -8,4 +8,4 @@ select
 from {{ ref('mart_closing_line_value') }}
 where market = 'h2h' and bookmaker_kind = 'bookmaker'
 group by season, bookmaker
-order by season, mean_clv desc
+order by season asc, mean_clv desc

@@ -6,10 +6,14 @@ with arbitrages as (
 
 named as (
     select arbitrage_id, home_bookmakers as bookmakers from arbitrages
-    union all select arbitrage_id, draw_bookmakers from arbitrages
-    union all select arbitrage_id, away_bookmakers from arbitrages
-    union all select arbitrage_id, over_bookmakers from arbitrages
-    union all select arbitrage_id, under_bookmakers from arbitrages
+    union all
+    select arbitrage_id, draw_bookmakers from arbitrages
+    union all
+    select arbitrage_id, away_bookmakers from arbitrages
+    union all
+    select arbitrage_id, over_bookmakers from arbitrages
+    union all
+    select arbitrage_id, under_bookmakers from arbitrages
 )
 
 select named.arbitrage_id, named.bookmakers

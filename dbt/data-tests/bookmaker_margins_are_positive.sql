@@ -3,5 +3,5 @@
 select bookmaker_margin_id, bookmaker_kind, mean_margin
 from {{ ref('mart_bookmaker_margin') }}
 where mean_margin <= 0
-  and bookmaker_kind <> 'exchange'
-  and bookmaker not in ('market_max', 'betbrain_max')
+    and bookmaker_kind <> 'exchange'
+    and bookmaker not in ('market_max', 'betbrain_max')

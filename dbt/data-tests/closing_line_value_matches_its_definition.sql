@@ -3,4 +3,4 @@
 select closing_line_value_id, opening_price, pinnacle_closing_probability, closing_line_value
 from {{ ref('mart_closing_line_value') }}
 where abs(closing_line_value - (opening_price * pinnacle_closing_probability - 1)) > 1e-12
-   or beat_closing_line <> (closing_line_value > 0)
+    or beat_closing_line <> (closing_line_value > 0)

@@ -13,7 +13,7 @@ broken_chain as (
     select team_match_id, 'pre-match rating is not the previous post-match rating' as problem
     from ratings
     where (team_match_number = 1 and abs(elo_pre - {{ var('elo_initial_rating') }}) > 1e-9)
-       or (team_match_number > 1 and abs(elo_pre - previous_elo_post) > 1e-6)
+        or (team_match_number > 1 and abs(elo_pre - previous_elo_post) > 1e-6)
 ),
 
 not_zero_sum as (

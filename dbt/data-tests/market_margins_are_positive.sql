@@ -5,6 +5,6 @@
 select market_quote_id, bookmaker, bookmaker_kind, overround
 from {{ ref('int_odds_pivoted_to_markets') }}
 where is_complete
-  and overround < 1
-  and bookmaker_kind <> 'exchange'
-  and bookmaker not in ('market_max', 'betbrain_max')
+    and overround < 1
+    and bookmaker_kind <> 'exchange'
+    and bookmaker not in ('market_max', 'betbrain_max')

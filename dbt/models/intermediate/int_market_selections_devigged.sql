@@ -4,10 +4,14 @@ with markets as (
 ),
 
 selections as (
-    select 'home' as selection union all
-    select 'draw' union all
-    select 'away' union all
-    select 'over' union all
+    select 'home' as selection
+    union all
+    select 'draw'
+    union all
+    select 'away'
+    union all
+    select 'over'
+    union all
     select 'under'
 ),
 

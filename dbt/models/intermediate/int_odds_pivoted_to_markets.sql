@@ -32,7 +32,7 @@ completed as (
         -- summed in a fixed selection order (not sum()), so the value is the same on every run
         -- and equals lakehouse.odds.overround of the prices in that order
         coalesce(1 / home_price, 0) + coalesce(1 / over_price, 0) + coalesce(1 / draw_price, 0)
-            + coalesce(1 / away_price, 0) + coalesce(1 / under_price, 0) as implied_probability_sum
+        + coalesce(1 / away_price, 0) + coalesce(1 / under_price, 0) as implied_probability_sum
     from markets
 )
 

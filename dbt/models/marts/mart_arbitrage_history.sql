@@ -48,10 +48,10 @@ markets as (
     select
         match_id, market, phase, line_key,
         count(*) as selections_priced,
-        {%- for selection in ['home', 'draw', 'away', 'over', 'under'] %}
+    {%- for selection in ['home', 'draw', 'away', 'over', 'under'] %}
         max(case when selection = '{{ selection }}' then best_price end) as {{ selection }}_price,
         max(case when selection = '{{ selection }}' then bookmakers end) as {{ selection }}_bookmakers{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from best_bookmakers
     group by match_id, market, phase, line_key
 ),
@@ -61,7 +61,7 @@ summed as (
         *,
         -- fixed selection order, as lakehouse.odds.arbitrage sums them
         coalesce(1 / home_price, 0) + coalesce(1 / over_price, 0) + coalesce(1 / draw_price, 0)
-            + coalesce(1 / away_price, 0) + coalesce(1 / under_price, 0) as inverse_sum
+        + coalesce(1 / away_price, 0) + coalesce(1 / under_price, 0) as inverse_sum
     from markets
     where selections_priced = case market when 'h2h' then 3 else 2 end
 )
@@ -78,9 +78,9 @@ select
     cast(summed.phase as varchar) as phase,
     cast(compared.bookmakers_compared as bigint) as bookmakers_compared,
     {%- for selection in ['home', 'draw', 'away', 'over', 'under'] %}
-    cast({{ selection }}_price as double) as {{ selection }}_price,
-    cast({{ selection }}_bookmakers as varchar) as {{ selection }}_bookmakers,
-    cast(100 * (1 / {{ selection }}_price) / inverse_sum as double) as {{ selection }}_stake,
+        cast({{ selection }}_price as double) as {{ selection }}_price,
+        cast({{ selection }}_bookmakers as varchar) as {{ selection }}_bookmakers,
+        cast(100 * (1 / {{ selection }}_price) / inverse_sum as double) as {{ selection }}_stake,
     {%- endfor %}
     cast(inverse_sum as double) as inverse_sum,
     cast(1 / inverse_sum - 1 as double) as arbitrage_return

@@ -43,9 +43,9 @@ scores as (
         phase,
         count(distinct market_quote_id) as markets_scored,
         sum((fair_probability_multiplicative - won) * (fair_probability_multiplicative - won))
-            / count(distinct market_quote_id) as brier_score,
+        / count(distinct market_quote_id) as brier_score,
         -sum(case when won = 1 then ln(fair_probability_multiplicative) else 0 end)
-            / count(distinct market_quote_id) as log_loss
+        / count(distinct market_quote_id) as log_loss
     from outcomes
     group by bookmaker, phase
 )
