@@ -1,7 +1,9 @@
 """One football-data.co.uk season file -> validated matches, long-form odds and rejects (Arrow).
 
-Columns are read by *name* (``lakehouse.football_data.classify_columns``): seasons add and drop
-bookmakers, so a code the platform does not know is kept under its own lower-cased name.
+The file is read by the shared reader (``lakehouse.football_data``: encoding, dates, teams,
+duplicates, the same rules the replay applies); this module turns what it validates into the
+history tables.  Columns are read by *name*: seasons add and drop bookmakers, so a code the
+platform does not know is kept under its own lower-cased name.
 Nothing is dropped without a trace; every problem becomes a row of the rejects table:
 
 * row level (the match and all its prices are rejected): empty row, ragged row, bad date or
@@ -21,37 +23,35 @@ column with pyarrow/numpy, and dates, times and team names are resolved once per
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS
-from lakehouse.football_data import OddsColumn, classify_columns, handicap_line
-from lakehouse.teams import TeamRegistry, football_data_date, game_id, get_registry
+from lakehouse.football_data import (
+    LEAGUES,
+    OddsColumn,
+    SeasonFile,
+    SeasonRows,
+    ValidMatches,
+    classify_columns,
+    get_league,
+    handicap_line,
+    season_code,
+)
+from lakehouse.teams import TeamRegistry, get_registry
 
-SOURCE = "football_data"
-
-LEAGUES: dict[str, tuple[str, ZoneInfo]] = {
-    "E0": ("soccer_epl", ZoneInfo("Europe/London")),
-    "SP1": ("soccer_spain_la_liga", ZoneInfo("Europe/Madrid")),
-}
-"""League (football-data division) -> competition key and the time zone of its Time column."""
+__all__ = ["LEAGUES", "ParseCounts", "ParsedSeason", "SeasonFile", "parse_season", "season_code"]
 
 MATCHES_SCHEMA = FOOTBALL_DATA_MATCHES.schema.as_arrow()
 ODDS_SCHEMA = FOOTBALL_DATA_ODDS.schema.as_arrow()
 REJECTS_SCHEMA = FOOTBALL_DATA_REJECTS.schema.as_arrow()
 
-REQUIRED_COLUMNS = ("Date", "HomeTeam", "AwayTeam")
 WHOLE_NUMBER_COLUMNS = {
     "FTHG": "home_goals",
     "FTAG": "away_goals",
@@ -90,65 +90,6 @@ _SELECTION_SUFFIX = {
     ("spreads", "home"): "AHH",
     ("spreads", "away"): "AHA",
 }
-_FILE_NAME = re.compile(r"^(?P<league>[A-Za-z0-9]+)_(?P<code>\d{4})\.csv$", re.IGNORECASE)
-_SEASON_TEXT = re.compile(r"^(?:(?P<y4>\d{4})[-/](?P<e2>\d{2})|(?P<code>\d{4}))$")
-
-
-# --- seasons and file names ------------------------------------------------------------------
-
-
-def _full_year(yy: int) -> int:
-    return (1900 if yy >= 90 else 2000) + yy  # football-data starts in the 1990s
-
-
-@dataclass(frozen=True, order=True)
-class SeasonFile:
-    """A league-season and its file name: ``E0`` + ``2324`` <-> ``E0_2324.csv``, season ``2023-24``."""
-
-    league: str
-    code: str  # "2324"
-
-    @classmethod
-    def from_name(cls, name: str) -> SeasonFile:
-        match = _FILE_NAME.match(Path(name).name)
-        if not match:
-            raise ValueError(f"{name!r} is not a football-data season file name like E0_2324.csv")
-        return cls(match["league"], match["code"])
-
-    @classmethod
-    def of(cls, league: str, season: str) -> SeasonFile:
-        return cls(league, season_code(season))
-
-    @property
-    def start_year(self) -> int:
-        return _full_year(int(self.code[:2]))
-
-    @property
-    def season(self) -> str:
-        return f"{self.start_year}-{self.code[2:]}"
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.league}_{self.code}.csv"
-
-    def __str__(self) -> str:
-        return f"{self.league} {self.season}"
-
-
-def season_code(season: str) -> str:
-    """``2023-24``, ``2023/24`` or ``2324`` -> ``2324``; anything else raises with the accepted forms."""
-    match = _SEASON_TEXT.match(season.strip())
-    if match and match["code"]:
-        code = match["code"]
-    elif match:
-        code = match["y4"][2:] + match["e2"]
-    else:
-        raise ValueError(f"season {season!r}: write it as 2023-24 (or 2023/24, 2324)")
-    if int(code[2:]) != (int(code[:2]) + 1) % 100:
-        raise ValueError(f"season {season!r}: the second year must follow the first (e.g. 2023-24)")
-    return code
-
-
 # --- result ------------------------------------------------------------------------------------
 
 
@@ -239,14 +180,6 @@ def _as_json(header: list[str], cells: Sequence[str]) -> str:
 # --- parsing -----------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (BOM stripped) when valid, else latin-1, which any byte sequence is."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def parse_season(
     data: bytes,
     season_file: SeasonFile,
@@ -255,13 +188,10 @@ def parse_season(
     loaded_at: datetime | None = None,
 ) -> ParsedSeason:
     """Validate one season file's bytes into matches, odds and rejects (nothing is dropped)."""
-    if season_file.league not in LEAGUES:
-        raise ValueError(f"unknown league {season_file.league!r} (known: {', '.join(LEAGUES)})")
+    source = SeasonRows.parse(data, season_file)
     registry = registry or get_registry()
     loaded_at = loaded_at or datetime.now(UTC)
-    records = list(csv.reader(io.StringIO(decode(data), newline="")))
-    header = [name.strip() for name in records[0]] if records else []
-    rows = records[1:]
+    header, rows = source.header, source.rows
     rejects = _Rejects(header)
     counts = ParseCounts(rows=len(rows))
     if not header or not any(header):
@@ -270,14 +200,11 @@ def parse_season(
         counts.rejected_rows += _reject_all(rows, rejects, "no header row")
         return _result(season_file, rejects, counts, loaded_at)
 
-    index: dict[str, int] = {}
-    for position, name in enumerate(header):
-        if name and name in index:
-            rejects.add(None, name, f"duplicate column {name!r} (the first is used)", None)
-            counts.file_rejects += 1
-        elif name:
-            index[name] = position
-    missing = [name for name in REQUIRED_COLUMNS if name not in index]
+    index, duplicated = source.index()
+    for name in duplicated:
+        rejects.add(None, name, f"duplicate column {name!r} (the first is used)", None)
+        counts.file_rejects += 1
+    missing = source.missing_columns()
     if missing:
         counts.rejected_rows += _reject_all(rows, rejects, f"file has no {missing[0]!r} column")
         return _result(season_file, rejects, counts, loaded_at)
@@ -289,7 +216,9 @@ def parse_season(
         rejects.add(None, column, reason, None)
         counts.file_rejects += 1
 
-    valid = _validate_rows(rows, header, index, season_file, registry, rejects)
+    valid = source.valid_matches(
+        registry, lambda number, reason, cells: rejects.add(number, None, reason, cells)
+    )
     counts.rejected_rows = len(rows) - len(valid.positions)
     counts.matches = len(valid.positions)
     width = len(header)
@@ -343,113 +272,6 @@ def _incomplete_markets(columns: list[OddsColumn]) -> list[tuple[str, str]]:
 
 
 @dataclass
-class _ValidRows:
-    positions: list[int] = field(default_factory=list)  # indexes into the data rows
-    match_ids: list[str] = field(default_factory=list)
-    dates: list[date] = field(default_factory=list)
-    kickoffs: list[datetime | None] = field(default_factory=list)
-    home_ids: list[str] = field(default_factory=list)
-    away_ids: list[str] = field(default_factory=list)
-    home_names: list[str] = field(default_factory=list)
-    away_names: list[str] = field(default_factory=list)
-
-
-def _validate_rows(
-    rows: list[list[str]],
-    header: list[str],
-    index: dict[str, int],
-    sf: SeasonFile,
-    registry: TeamRegistry,
-    rejects: _Rejects,
-) -> _ValidRows:
-    """Row-level checks; dates, times and teams resolved once per distinct value."""
-    _, tz = LEAGUES[sf.league]
-    width = len(header)
-    i_date, i_home, i_away = index["Date"], index["HomeTeam"], index["AwayTeam"]
-    i_time, i_div = index.get("Time"), index.get("Div")
-    season_start, season_end = date(sf.start_year, 7, 1), date(sf.start_year + 1, 8, 31)
-    dates: dict[str, date | str] = {}
-    times: dict[str, tuple[int, int] | str] = {}
-    teams: dict[str, str] = {}  # name -> team id, or "!reason"
-    seen: dict[str, int] = {}
-    valid = _ValidRows()
-
-    def day_of(text: str) -> date | str:
-        if text not in dates:
-            try:
-                day = football_data_date(text, season=sf.code)
-                ok = season_start <= day <= season_end
-                dates[text] = day if ok else f"date {text!r} is outside season {sf.season}"
-            except ValueError:
-                dates[text] = f"bad date {text!r}"
-        return dates[text]
-
-    def time_of(text: str) -> tuple[int, int] | str:
-        if text not in times:
-            try:
-                parsed = datetime.strptime(text, "%H:%M")
-                times[text] = (parsed.hour, parsed.minute)
-            except ValueError:
-                times[text] = f"bad time {text!r}"
-        return times[text]
-
-    def team_of(name: str, side: str) -> str:
-        if not name:
-            return f"!missing {side} team"
-        if name not in teams:
-            team, _ = registry.try_resolve(name, source=SOURCE, sport="soccer")
-            teams[name] = team.team_id if team is not None else f"!unknown team {name!r}"
-        return teams[name]
-
-    for position, cells in enumerate(rows):
-        number = position + 1
-        reason = None
-        if not any(cell.strip() for cell in cells):
-            reason = "empty row"
-        elif len(cells) < width or any(cell.strip() for cell in cells[width:]):
-            reason = f"row has {len(cells)} cells, the header {width}"
-        elif i_div is not None and cells[i_div].strip() not in ("", sf.league):
-            reason = f"division {cells[i_div].strip()!r} in a {sf.league} file"
-        if reason is not None:
-            rejects.add(number, None, reason, cells)
-            continue
-        day = day_of(cells[i_date].strip())
-        if isinstance(day, str):
-            rejects.add(number, None, day, cells)
-            continue
-        time_text = cells[i_time].strip() if i_time is not None else ""
-        clock = time_of(time_text) if time_text else None
-        if isinstance(clock, str):
-            rejects.add(number, None, clock, cells)
-            continue
-        home_name, away_name = cells[i_home].strip(), cells[i_away].strip()
-        home, away = team_of(home_name, "home"), team_of(away_name, "away")
-        if home.startswith("!") or away.startswith("!"):
-            rejects.add(number, None, (home if home.startswith("!") else away)[1:], cells)
-            continue
-        if home == away:
-            rejects.add(number, None, f"home and away are the same team {home_name!r}", cells)
-            continue
-        match_id = game_id(day, home, away)
-        if match_id in seen:
-            rejects.add(number, None, f"duplicate match of row {seen[match_id]}", cells)
-            continue
-        seen[match_id] = number
-        kickoff = None
-        if clock is not None:
-            kickoff = datetime(day.year, day.month, day.day, *clock, tzinfo=tz).astimezone(UTC)
-        valid.positions.append(position)
-        valid.match_ids.append(match_id)
-        valid.dates.append(day)
-        valid.kickoffs.append(kickoff)
-        valid.home_ids.append(home)
-        valid.away_ids.append(away)
-        valid.home_names.append(home_name)
-        valid.away_names.append(away_name)
-    return valid
-
-
-@dataclass
 class _Numbers:
     """A text column converted to floats: blank cells and text cells are NaN and flagged."""
 
@@ -486,7 +308,7 @@ def _numbers(cells: Sequence[str]) -> tuple[_Numbers, pa.Array]:
 
 
 def _matches_table(
-    valid: _ValidRows,
+    valid: ValidMatches,
     columns: list[tuple[str, ...]],
     index: dict[str, int],
     sf: SeasonFile,
@@ -495,7 +317,7 @@ def _matches_table(
     loaded_at: datetime,
 ) -> pa.Table:
     n = len(valid.positions)
-    competition, _ = LEAGUES[sf.league]
+    competition = get_league(sf.league).sport
     data: dict[str, object] = {
         "match_id": valid.match_ids,
         "league": [sf.league] * n,
@@ -521,8 +343,8 @@ def _matches_table(
         bad = ~numbers.blank & (numbers.text | ~np.isfinite(numbers.values))
         finite = np.where(np.isfinite(numbers.values), numbers.values, 0.0)
         bad |= ~numbers.blank & ~bad & ((np.floor(finite) != finite) | (finite < 0) | (finite > _INT_MAX))
-        for i in np.flatnonzero(bad):
-            text = numbers.cell(source, int(i))
+        for i in map(int, np.flatnonzero(bad)):
+            text = numbers.cell(source, i)
             rejects.add(valid.positions[i] + 1, name, f"{name} {text!r} is not a whole number", row_cells(i))
             counts.rejected_cells += 1
         values = np.where(bad, np.nan, numbers.values)
@@ -571,7 +393,7 @@ def _odds_table(
     columns: list[tuple[str, ...]],
     index: dict[str, int],
     header: list[str],
-    valid: _ValidRows,
+    valid: ValidMatches,
     matches: pa.Table,
     sf: SeasonFile,
     rejects: _Rejects,
@@ -601,8 +423,8 @@ def _odds_table(
             line = line_cache[present]
             no_line = good & np.isnan(line)
             good &= ~no_line
-        for i in np.flatnonzero(filled & ~good):
-            text = numbers.cell(source, int(i))
+        for i in map(int, np.flatnonzero(filled & ~good)):
+            text = numbers.cell(source, i)
             if numbers.text[i]:
                 reason = f"price {text!r} is not a number"
             elif not np.isfinite(x[i]):

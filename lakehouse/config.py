@@ -28,6 +28,11 @@ class KafkaSettings(BaseModel):
     heap: str = "512m"
     # Empty means "the local broker"; set it to point every client at another cluster.
     bootstrap_servers: str = ""
+    # Producer tuning (lakehouse.kafka.producer_config): batches of up to 512 KiB, 20 ms linger.
+    linger_ms: int = 20
+    batch_size: int = 512 * 1024
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "zstd"
+    queue_max_messages: int = 500_000
 
     @property
     def bootstrap(self) -> str:

@@ -53,7 +53,7 @@ def make_publisher(
     changes = (
         ChangeDetector(settings.state_dir / "producers" / "last_quotes.sqlite") if change_detection else None
     )
-    return Publisher(settings.kafka.bootstrap, client_id=client_id, changes=changes)
+    return Publisher(settings.kafka, client_id=client_id, changes=changes)
 
 
 @contextmanager
@@ -152,10 +152,10 @@ def replay(
         else:
             raise ValueError(f"unknown replay {what!r}: odds-api, espn or football-data")
         items.sort(key=lambda t: t.at)
+        default_feed = {"odds-api": "odds", "espn": "games"}.get(what, "games")
         for reject in rejects:
             # A bad price is an odds record; a bad row (date, team) is the match itself.
-            is_quote = what == "odds-api" or reject.reason.startswith("price is not a number")
-            publisher.dead_letter("odds" if is_quote else "games", reject)
+            publisher.dead_letter(reject.feed or default_feed, reject)
         sent = publish_timeline(publisher, items, speed, f"replay {what}", stop)
         return {
             "records": len(items),

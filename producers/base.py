@@ -23,6 +23,7 @@ class Reject:
     reason: str
     raw: Any
     source: str = ""
+    feed: str | None = None  # the feed whose dead-letter topic it belongs to, when not the connector's
 
 
 @dataclass

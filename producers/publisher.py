@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from lakehouse.config import KafkaSettings
+from lakehouse.kafka import producer_config
 from lakehouse.log import get_logger
 from lakehouse.schemas import SchemaValidationError, validate
 from producers.base import Reject
@@ -26,15 +29,16 @@ from producers.topics import dead_letter_topic, feed_topic
 
 log = get_logger(__name__)
 
-PRODUCER_DEFAULTS: dict[str, Any] = {
-    "enable.idempotence": True,
-    "acks": "all",
-    "compression.type": "zstd",
-    "linger.ms": 20,
-    "batch.size": 512 * 1024,
-    "queue.buffering.max.messages": 500_000,
-    "log_level": 3,
-}
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """A validated record as the Kafka value: compact JSON (plain values only, so no circularity check)."""
+    return _ENCODE(record).encode()
+
+
+POLL_EVERY = 1_000
+"""Serve delivery callbacks every this many records (and whenever the local queue is full)."""
 
 
 @dataclass
@@ -69,26 +73,30 @@ class Publisher:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaSettings,
         *,
         client_id: str = "lakehouse-producer",
         changes: ChangeDetector | None = None,
         config: dict[str, Any] | None = None,
     ) -> None:
-        self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "client.id": client_id, **PRODUCER_DEFAULTS, **(config or {})}
-        )
+        self._producer = Producer(producer_config(kafka, client_id=client_id, **(config or {})))
         self.changes = changes
         self.stats = PublishStats()
         self._lock = threading.Lock()
+        self._unpolled = 0
+        self._callbacks: dict[str, Any] = {}
 
     # -- sending -------------------------------------------------------------------------
-    def publish(self, feed: str, records: list[dict[str, Any]], rejects: list[Reject] = ()) -> PublishResult:
+    def publish(
+        self, feed: str, records: Sequence[dict[str, Any]], rejects: Sequence[Reject] = ()
+    ) -> PublishResult:
         """Publish a batch from one source; returns what was sent, skipped and dead-lettered."""
         sent = unchanged = dead = 0
         for reject in rejects:
             self.dead_letter(feed, reject)
             dead += 1
+        topic = feed_topic(feed)
+        detect = self.changes if feed == "odds" else None
         for raw in records:
             try:
                 record = validate(feed, raw)
@@ -98,42 +106,54 @@ class Publisher:
                 )
                 dead += 1
                 continue
-            if feed == "odds" and self.changes is not None:
-                changed = self.changes.changed(record)
+            if detect is not None:
+                changed = detect.changed(record)
                 if changed is None:
                     unchanged += 1
-                    with self._lock:
-                        self.stats.unchanged[feed] += 1
                     continue
                 record = changed
-            self._send(feed, record)
+            self._send(feed, topic, record, detect)
             sent += 1
+        with self._lock:
+            self.stats.sent[feed] += sent
+            self.stats.unchanged[feed] += unchanged
         return PublishResult(sent, unchanged, dead)
 
-    def _send(self, feed: str, record: dict[str, Any]) -> None:
+    def _delivered(self, feed: str) -> Any:
+        """The delivery callback of a feed (one per feed: a closure per record costs throughput)."""
+        callback = self._callbacks.get(feed)
+        if callback is None:
+            stats, lock = self.stats, self._lock
+
+            def callback(err: KafkaError | None, _msg: Message) -> None:
+                with lock:
+                    if err is None:
+                        stats.delivered[feed] += 1
+                    else:
+                        stats.delivery_failures[feed] += 1
+                if err is not None:
+                    log.warning("delivery failed", feed=feed, error=str(err))
+
+            self._callbacks[feed] = callback
+        return callback
+
+    def _send(self, feed: str, topic: str, record: dict[str, Any], changes: ChangeDetector | None) -> None:
         headers = [
             ("source", record["source"].encode()),
             ("schema_version", str(record["schema_version"]).encode()),
             ("feed", feed.encode()),
             ("event_id", record["event_id"].encode()),
         ]
+        on_delivery = self._delivered(feed)
+        if changes is not None:
+            counted = on_delivery
 
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            with self._lock:
-                if err is not None:
-                    self.stats.delivery_failures[feed] += 1
-                else:
-                    self.stats.delivered[feed] += 1
-            if err is None and feed == "odds" and self.changes is not None:
-                self.changes.commit(record)
-            elif err is not None:
-                log.warning("delivery failed", feed=feed, event_id=record["event_id"], error=str(err))
+            def on_delivery(err: KafkaError | None, msg: Message) -> None:
+                counted(err, msg)
+                if err is None:  # state is committed only once Kafka has the record
+                    changes.commit(record)
 
-        self._produce(
-            feed_topic(feed), message_key(feed, record), json.dumps(record).encode(), headers, on_delivery
-        )
-        with self._lock:
-            self.stats.sent[feed] += 1
+        self._produce(topic, message_key(feed, record), encode_record(record), headers, on_delivery)
 
     def dead_letter(self, feed: str, reject: Reject) -> None:
         """Send the raw payload and the reason to the feed's dead-letter topic."""
@@ -162,7 +182,9 @@ class Publisher:
             self.stats.reasons[reject.reason.split(":")[0][:80]] += 1
         log.info("dead-lettered", feed=feed, source=reject.source, reason=reject.reason[:200])
 
-    def _produce(self, topic: str, key: str, value: bytes, headers: list, on_delivery) -> None:
+    def _produce(
+        self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]], on_delivery: Any
+    ) -> None:
         while True:
             try:
                 self._producer.produce(
@@ -171,7 +193,10 @@ class Publisher:
                 break
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: let deliveries drain, then retry
-        self._producer.poll(0)
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._unpolled = 0
+            self._producer.poll(0)
 
     # -- lifecycle -----------------------------------------------------------------------
     def flush(self, timeout: float = 30.0) -> int:

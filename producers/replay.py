@@ -10,20 +10,26 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from lakehouse.football_data import OddsColumn, classify_columns, handicap_line
+from lakehouse.football_data import (
+    SeasonFile,
+    SeasonRows,
+    ValidMatches,
+    classify_columns,
+    get_league,
+    handicap_line,
+)
+from lakehouse.football_data.columns import OddsColumn
+from lakehouse.records import game_event, odds_quote, record_id
 from lakehouse.schemas import format_timestamp
-from lakehouse.teams import TeamRegistry, football_data_date, game_id, get_registry
+from lakehouse.teams import TeamRegistry, get_registry
 from producers.base import HttpResponse, ParseResult, PollContext, Reject
 from producers.connectors.espn import EspnScoreboard
 from producers.connectors.odds_api import TheOddsApi
@@ -32,10 +38,8 @@ SOURCE = "football_data"
 OPENING_BEFORE = timedelta(days=2)
 CLOSING_BEFORE = timedelta(minutes=5)
 RESULT_AFTER = timedelta(minutes=115)
-DIVISIONS = {  # Div -> (sport key, competition, local time zone)
-    "E0": ("soccer_epl", "English Premier League", ZoneInfo("Europe/London")),
-    "SP1": ("soccer_spain_la_liga", "La Liga", ZoneInfo("Europe/Madrid")),
-}
+DEFAULT_KICKOFF = (15, 0)
+"""UK time of a kick-off the file does not state (files before 2019/20 have no Time column)."""
 
 
 @dataclass(frozen=True)
@@ -43,18 +47,6 @@ class TimedRecord:
     feed: str
     record: dict[str, Any]
     at: datetime  # when the record happens on the replayed timeline
-
-
-def _id(*parts: Any) -> str:
-    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()
-
-
-def _kickoff(row: dict[str, str], tz: ZoneInfo, season: str | None) -> datetime:
-    day = football_data_date(row["Date"], row.get("Time"), season=season)
-    hour, minute = 15, 0
-    if (row.get("Time") or "").strip():
-        hour, minute = (int(x) for x in row["Time"].strip().split(":")[:2])
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC)
 
 
 def _price(text: str | None) -> float | str | None:
@@ -71,60 +63,71 @@ def _price(text: str | None) -> float | str | None:
 def football_data_timeline(
     path: Path, registry: TeamRegistry | None = None, ingested_at: datetime | None = None
 ) -> tuple[list[TimedRecord], list[Reject]]:
-    """Odds quotes and game events for every match of one season file, in time order."""
+    """Odds quotes and game events for every match of one season file, in time order.
+
+    The file is read by the shared football-data reader, so a row the batch loader refuses is
+    refused here for the same reason (as a ``games`` dead letter); a price cell that is not a
+    number is an ``odds`` dead letter.
+    """
     registry = registry or get_registry()
     ingested = format_timestamp(ingested_at or datetime.now(UTC))
-    season = path.stem.split("_")[-1] if "_" in path.stem else None  # E0_0405 -> "0405"
-    timeline: list[TimedRecord] = []
+    source = SeasonRows.parse(path.read_bytes(), SeasonFile.from_name(path.name))
     rejects: list[Reject] = []
-    with path.open(encoding="latin-1", newline="") as fh:
-        reader = csv.DictReader(fh)
-        odds_columns, _ = classify_columns(reader.fieldnames or [])
-        odds_columns = [c for c in odds_columns if c.kind != "composite"]  # Max/Avg are not books
-        for row in reader:
-            if not any((v or "").strip() for v in row.values()):
-                continue  # blank trailing lines
-            try:
-                timeline.extend(_match_records(row, odds_columns, registry, ingested, rejects, season))
-            except (KeyError, ValueError) as exc:
-                what = f"{row.get('Date')} {row.get('HomeTeam')} v {row.get('AwayTeam')}"
-                rejects.append(Reject(f"{path.name}: bad row ({what}): {exc}", row, SOURCE))
+
+    def row_reject(number: int, reason: str, cells: Sequence[str]) -> None:
+        row = dict(zip(source.header, cells, strict=False))
+        rejects.append(Reject(f"{path.name} row {number}: {reason}", row, SOURCE, feed="games"))
+
+    missing = source.missing_columns()
+    if missing:
+        rejects.append(Reject(f"{path.name}: no {missing[0]!r} column", None, SOURCE, feed="games"))
+        return [], rejects
+    valid = source.valid_matches(registry, row_reject)
+    odds_columns, _ = classify_columns(source.header)
+    odds_columns = [c for c in odds_columns if c.kind != "composite"]  # Max/Avg are not books
+    timeline: list[TimedRecord] = []
+    for i in range(len(valid)):
+        timeline.extend(_match_records(source, valid, i, registry, odds_columns, ingested, rejects))
     timeline.sort(key=lambda t: t.at)
     return timeline, rejects
 
 
 def _match_records(
-    row: dict[str, str],
-    columns: list[OddsColumn],
+    source: SeasonRows,
+    valid: ValidMatches,
+    i: int,
     registry: TeamRegistry,
+    columns: list[OddsColumn],
     ingested: str,
     rejects: list[Reject],
-    season: str | None,
 ) -> Iterator[TimedRecord]:
-    sport, competition, tz = DIVISIONS[row["Div"]]
-    home, away = row["HomeTeam"].strip(), row["AwayTeam"].strip()
-    home_team, why_home = registry.try_resolve(home, source=SOURCE, sport="soccer")
-    away_team, why_away = registry.try_resolve(away, source=SOURCE, sport="soccer")
-    if home_team is None or away_team is None:
-        raise ValueError(f"unmatched team: {why_home or why_away}")
-    kickoff = _kickoff(row, tz, season)
-    gid = game_id(kickoff, home_team.team_id, away_team.team_id)
-    source_game_id = f"{row['Div']}:{row['Date']}:{home}:{away}"
-    base = {"source": SOURCE, "sport": sport, "ingested_at": ingested, "schema_version": 1, "game_id": gid}
+    league = get_league(source.season_file.league)
+    cells = source.cells(valid.positions[i])
+    row = dict(zip(source.header, cells, strict=False))
+    day = valid.dates[i]
+    kickoff = valid.kickoffs[i] or datetime(
+        day.year, day.month, day.day, *DEFAULT_KICKOFF, tzinfo=league.tz
+    ).astimezone(UTC)
+    home, away = valid.home_names[i], valid.away_names[i]
+    venue = registry.by_id(valid.home_ids[i]).venue or {}
+    source_game_id = f"{league.code}:{row['Date']}:{home}:{away}"
     game = {
-        **base,
+        "source": SOURCE,
+        "sport": league.sport,
+        "ingested_at": ingested,
+        "game_id": valid.match_ids[i],
         "source_game_id": source_game_id,
-        "competition": competition,
+        "competition": league.competition,
         "home_team": home,
         "away_team": away,
-        "home_team_id": home_team.team_id,
-        "away_team_id": away_team.team_id,
+        "home_team_id": valid.home_ids[i],
+        "away_team_id": valid.away_ids[i],
         "commence_time": format_timestamp(kickoff),
-        "venue_name": (home_team.venue or {}).get("name"),
-        "venue_city": (home_team.venue or {}).get("city"),
-        "venue_country": (home_team.venue or {}).get("country"),
-        "venue_lat": (home_team.venue or {}).get("lat"),
-        "venue_lon": (home_team.venue or {}).get("lon"),
+        "venue_name": venue.get("name"),
+        "venue_city": venue.get("city"),
+        "venue_country": venue.get("country"),
+        "venue_lat": venue.get("lat"),
+        "venue_lon": venue.get("lon"),
     }
     opening_at = kickoff - OPENING_BEFORE
     yield TimedRecord("games", _game(game, "scheduled", opening_at), opening_at)
@@ -133,61 +136,73 @@ def _match_records(
         if price is None:
             continue
         at = kickoff - (CLOSING_BEFORE if column.phase == "closing" else OPENING_BEFORE)
-        quote = _quote(base, game, column, price, row, at)
+        quote = _quote(game, column, price, row, at)
         if isinstance(price, str):
-            rejects.append(Reject(f"price is not a number: {column.column}={price!r}", quote, SOURCE))
+            reason = f"price is not a number: {column.column}={price!r}"
+            rejects.append(Reject(reason, quote, SOURCE, feed="odds"))
             continue
         yield TimedRecord("odds", quote, at)
-    if (row.get("FTHG") or "").strip() and (row.get("FTAG") or "").strip():
+    goals = [(row.get(name) or "").strip() for name in ("FTHG", "FTAG")]
+    if all(goals):
         final_at = kickoff + RESULT_AFTER
-        final = _game(game, "final", final_at)
-        final |= {"home_score": int(float(row["FTHG"])), "away_score": int(float(row["FTAG"])), "period": 2}
-        yield TimedRecord("games", final, final_at)
+        home_score, away_score = (int(float(g)) for g in goals)
+        yield TimedRecord(
+            "games",
+            _game(game, "final", final_at, home_score=home_score, away_score=away_score, period=2),
+            final_at,
+        )
 
 
-def _game(game: dict[str, Any], status: str, at: datetime) -> dict[str, Any]:
-    return {
+def _game(
+    game: dict[str, Any],
+    status: str,
+    at: datetime,
+    *,
+    home_score: int | None = None,
+    away_score: int | None = None,
+    period: int | None = None,
+) -> dict[str, Any]:
+    return game_event(
+        event_id=record_id(SOURCE, game["source_game_id"], status),
+        event_time=at,
+        status=status,
+        home_score=home_score,
+        away_score=away_score,
+        period=period,
         **game,
-        "event_id": _id(SOURCE, game["source_game_id"], status),
-        "event_time": format_timestamp(at),
-        "status": status,
-    }
+    )
 
 
 def _quote(
-    base: dict[str, Any],
-    game: dict[str, Any],
-    column: OddsColumn,
-    price: float | str,
-    row: dict,
-    at: datetime,
+    game: dict[str, Any], column: OddsColumn, price: float | str, row: dict[str, str], at: datetime
 ) -> dict[str, Any]:
     point = column.fixed_line
     if column.market == "spreads":
         line = handicap_line(row, column)
         point = None if line is None else (line if column.selection == "home" else -line)
-    stamp = format_timestamp(at)
-    return {
-        **base,
-        "event_id": _id(SOURCE, game["source_game_id"], column.column),
-        "event_time": stamp,
-        "source_game_id": game["source_game_id"],
-        "bookmaker": column.bookmaker,
-        "bookmaker_title": column.title,
-        "market": column.market,
-        "selection": column.selection,
-        "selection_name": {"home": game["home_team"], "away": game["away_team"]}.get(
+    return odds_quote(
+        event_id=record_id(SOURCE, game["source_game_id"], column.column),
+        source=SOURCE,
+        sport=game["sport"],
+        event_time=at,
+        ingested_at=game["ingested_at"],
+        game_id=game["game_id"],
+        source_game_id=game["source_game_id"],
+        bookmaker=column.bookmaker,
+        bookmaker_title=column.title,
+        market=column.market,
+        selection=column.selection,
+        selection_name={"home": game["home_team"], "away": game["away_team"]}.get(
             column.selection, column.selection.title()
         ),
-        "price": price,
-        "point": point,
-        "is_exchange": column.kind == "exchange",
-        "last_update": stamp,
-        "previous_price": None,
-        "home_team": game["home_team"],
-        "away_team": game["away_team"],
-        "commence_time": game["commence_time"],
-    }
+        price=price,
+        point=point,
+        is_exchange=column.kind == "exchange",
+        last_update=at,
+        home_team=game["home_team"],
+        away_team=game["away_team"],
+        commence_time=game["commence_time"],
+    )
 
 
 def odds_api_capture(path: Path, registry: TeamRegistry | None = None) -> ParseResult:
@@ -227,7 +242,7 @@ def paced(
     start_at: datetime | None = None
     for item in items:
         if speed:
-            if start_wall is None:
+            if start_wall is None or start_at is None:
                 start_wall, start_at = clock(), item.at
             due = start_wall + (item.at - start_at).total_seconds() / speed
             wait = due - clock()

@@ -1,4 +1,4 @@
-"""Reading football-data.co.uk season files by column *name*, for replay and the batch loader.
+"""Odds columns of football-data.co.uk season files, recognised by *name*, for replay and the batch loader.
 
 Their columns change across seasons (bookmakers come and go, closing odds appear in
 2019/20, Betbrain `BbMx*`/`BbAv*` give way to `Max*`/`Avg*`), so odds columns are
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["bookmaker", "exchange", "composite", "unknown"]
+MarketKey = Literal["h2h", "totals", "spreads"]
 Phase = Literal["opening", "closing"]
 
 # code -> (bookmaker key, title, kind)
@@ -88,6 +89,11 @@ LINE_COLUMNS = frozenset({"AHh", "AHCh", "BbAHh", "Bb1X2", "BbAH", "BbOU"})
 _H2H = re.compile(r"^(?P<code>[0-9A-Za-z]+?)(?P<sel>[HDA])$")
 _TOTALS = re.compile(r"^(?P<code>[0-9A-Za-z]+?)(?P<sel>[<>])2\.5$")
 _AH = re.compile(r"^(?P<code>[0-9A-Za-z]+?)AH(?P<sel>[HA])$")
+_PATTERNS: tuple[tuple[re.Pattern[str], MarketKey], ...] = (
+    (_AH, "spreads"),
+    (_TOTALS, "totals"),
+    (_H2H, "h2h"),
+)
 _SELECTIONS = {"H": "home", "D": "draw", "A": "away", ">": "over", "<": "under"}
 
 
@@ -100,7 +106,7 @@ class OddsColumn:
     bookmaker: str
     title: str
     kind: Kind
-    market: Literal["h2h", "totals", "spreads"]
+    market: MarketKey
     selection: str
     phase: Phase
     line_columns: tuple[str, ...] = ()  # where to read the line, in order of preference
@@ -127,7 +133,12 @@ def classify(column: str, header: frozenset[str]) -> OddsColumn | None:
         return None
     if column.endswith("AH") and (column[:-2] in BOOKMAKERS or f"{column}H" in header):
         return None  # a bookmaker's own handicap line (`B365AH`), not a price
-    for pattern, market in ((_AH, "spreads"), (_TOTALS, "totals"), (_H2H, "h2h")):
+    patterns: tuple[tuple[re.Pattern[str], MarketKey], ...] = (
+        (_AH, "spreads"),
+        (_TOTALS, "totals"),
+        (_H2H, "h2h"),
+    )
+    for pattern, market in patterns:
         match = pattern.match(column)
         if not match:
             continue
@@ -144,7 +155,7 @@ def classify(column: str, header: frozenset[str]) -> OddsColumn | None:
             bookmaker=key,
             title=title,
             kind=kind,
-            market=market,  # type: ignore[arg-type]
+            market=market,
             selection=selection,
             phase=phase,
             line_columns=lines,

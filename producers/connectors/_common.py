@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from producers.base import HttpResponse, ParseResult, Reject
+from lakehouse.records import record_id
+from producers.base import HttpRequest, HttpResponse, ParseResult, Reject
 
 MAX_RAW_CHARS = 65_536
 """Whole-body rejects keep this much of the body: enough to diagnose, small enough for Kafka."""
@@ -29,13 +29,27 @@ def duration(value: timedelta | float) -> timedelta:
     return timedelta(seconds=value)
 
 
-def stable_id(*parts: Any) -> str:
-    """sha1 of the parts joined by '|': the same source record always gets the same id."""
-    return hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+stable_id = record_id
+"""The shared id helper (``lakehouse.records.record_id``), under the name connectors use."""
+
+REDACTED = "[redacted]"
 
 
-def body_reject(reason: str, response: HttpResponse, source: str) -> ParseResult:
-    return ParseResult(rejects=[Reject(reason, response.text[:MAX_RAW_CHARS], source)])
+def redact(text: str, request: HttpRequest | None) -> str:
+    """``text`` with the request's secret parameter values blanked: an error page may echo the URL."""
+    if request is not None:
+        for secret in request.secret_params.values():
+            if secret:
+                text = text.replace(secret, REDACTED)
+    return text
+
+
+def body_reject(
+    reason: str, response: HttpResponse, source: str, request: HttpRequest | None = None
+) -> ParseResult:
+    """A whole-body reject: the first ``MAX_RAW_CHARS`` of the body, secrets blanked."""
+    raw = redact(response.text[:MAX_RAW_CHARS], request)
+    return ParseResult(rejects=[Reject(redact(reason, request), raw, source)])
 
 
 def load_json_body(response: HttpResponse, provider: str) -> tuple[Any, str | None]:

@@ -13,6 +13,7 @@ one tracked game involving a mentioned team kicks off within 3 days of publicati
 
 from __future__ import annotations
 
+import calendar
 import html
 import json
 import re
@@ -199,7 +200,7 @@ class _ArticleLinker:
             elif (error := api_error(body)) is None and not isinstance(body.get("articles"), list):
                 error = f"{provider} body has no 'articles' list (keys {sorted(body)[:10]})"
         if error:
-            return body_reject(error, response, self.name)
+            return body_reject(error, response, self.name, request)
         ingested = format_timestamp(response.fetched_at)
         result = ParseResult()
         for raw in body["articles"]:
@@ -400,7 +401,7 @@ class RssFeed(_ArticleLinker):
                         title=entry.get("title"),
                         description=entry.get("summary"),
                         # feedparser normalises every date format to a UTC struct_time
-                        published_at=datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
+                        published_at=datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None,
                         outlet=source.get("title") or channel.get("title"),
                         ingested=ingested,
                     )

@@ -9,15 +9,15 @@ guess.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lakehouse.records import odds_quote, record_id
 from lakehouse.schemas import Market, Selection, format_timestamp
 from lakehouse.teams import TeamRegistry, game_id, get_registry
 from producers.base import HttpRequest, HttpResponse, ParseResult, PollContext, Reject
+from producers.connectors._common import MissingApiKeyError, body_reject, load_json_body
 
 SOURCE = "the_odds_api"
 SCHEMA_VERSION = 1
@@ -35,10 +35,6 @@ MARKETS = frozenset(m.value for m in Market)
 def sport_family(sport_key: str) -> str | None:
     """`soccer_epl` -> `soccer`; None for a key whose family the platform does not know."""
     return SPORT_FAMILIES.get(sport_key.split("_", 1)[0])
-
-
-def _quote_id(*parts: Any) -> str:
-    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
 def _selection(market: str, name: str, home: str, away: str) -> Selection | None:
@@ -87,6 +83,8 @@ class TheOddsApi:
         return self._registry
 
     def requests(self, ctx: PollContext) -> list[HttpRequest]:
+        if not self._api_key:
+            raise MissingApiKeyError("The Odds API needs an API key: set LAKEHOUSE_ODDS_API_KEY")
         return [
             HttpRequest(
                 url=f"{self.base_url}/v4/sports/{sport}/odds",
@@ -96,27 +94,21 @@ class TheOddsApi:
                     "oddsFormat": self.odds_format,
                     "dateFormat": "iso",
                 },
-                secret_params={"apiKey": self._api_key} if self._api_key else {},
+                secret_params={"apiKey": self._api_key},
                 context={"sport": sport},
             )
             for sport in self.sports
         ]
 
     def parse(self, request: HttpRequest, response: HttpResponse) -> ParseResult:
-        try:
-            body = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
-            snippet = response.text[:120].replace("\n", " ")
-            return ParseResult(
-                rejects=[
-                    Reject(f"body is not JSON (an HTML error page?): {snippet!r}", response.text, SOURCE)
-                ]
-            )
+        body, error = load_json_body(response, "The Odds API")
+        if error:
+            return body_reject(error, response, SOURCE, request)
         if isinstance(body, dict):
             message = body.get("message") or body.get("error_code") or "unexpected object"
-            return ParseResult(rejects=[Reject(f"API error: {message}", body, SOURCE)])
+            return body_reject(f"API error: {message}", response, SOURCE, request)
         if not isinstance(body, list):
-            return ParseResult(rejects=[Reject("expected a list of events", body, SOURCE)])
+            return body_reject("expected a list of events", response, SOURCE, request)
         return self.parse_events(body, response.fetched_at)
 
     def parse_events(self, events: Iterable[Any], fetched_at: datetime | None = None) -> ParseResult:
@@ -162,7 +154,9 @@ class TheOddsApi:
             return ParseResult(
                 rejects=[Reject(f"unknown market {key!r} from {book.get('key')}", market, SOURCE)]
             )
-        updated = market.get("last_update") or book.get("last_update")
+        # Values as sent (possibly missing): the publisher's schema check dead-letters a bad one.
+        updated: Any = market.get("last_update") or book.get("last_update")
+        bookmaker: Any = book.get("key")
         result = ParseResult()
         for outcome in market.get("outcomes") or []:
             selection = _selection(key, str(outcome.get("name", "")), event["home_team"], event["away_team"])
@@ -172,30 +166,27 @@ class TheOddsApi:
                 continue
             point = outcome.get("point")
             result.events.append(
-                {
-                    "event_id": _quote_id(
-                        SOURCE, event["id"], book.get("key"), key, selection, point, updated
-                    ),
-                    "source": SOURCE,
-                    "sport": event["sport_key"],
-                    "event_time": updated,
-                    "ingested_at": ingested,
-                    "schema_version": SCHEMA_VERSION,
-                    "game_id": gid,
-                    "source_game_id": event["id"],
-                    "bookmaker": book.get("key"),
-                    "bookmaker_title": book.get("title"),
-                    "market": key,
-                    "selection": selection.value,
-                    "selection_name": outcome.get("name"),
-                    "price": outcome.get("price"),
-                    "point": point,
-                    "is_exchange": book.get("key") in EXCHANGES or key.endswith("_lay"),
-                    "last_update": updated,
-                    "previous_price": None,
-                    "home_team": event["home_team"],
-                    "away_team": event["away_team"],
-                    "commence_time": event["commence_time"],
-                }
+                odds_quote(
+                    event_id=record_id(SOURCE, event["id"], bookmaker, key, selection, point, updated),
+                    source=SOURCE,
+                    sport=event["sport_key"],
+                    event_time=updated,
+                    ingested_at=ingested,
+                    schema_version=SCHEMA_VERSION,
+                    game_id=gid,
+                    source_game_id=event["id"],
+                    bookmaker=bookmaker,
+                    bookmaker_title=book.get("title"),
+                    market=key,
+                    selection=selection.value,
+                    selection_name=outcome.get("name"),
+                    price=outcome.get("price"),
+                    point=point,
+                    is_exchange=bookmaker in EXCHANGES or key.endswith("_lay"),
+                    last_update=updated,
+                    home_team=event["home_team"],
+                    away_team=event["away_team"],
+                    commence_time=event["commence_time"],
+                )
             )
         return result

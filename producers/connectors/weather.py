@@ -131,7 +131,7 @@ def _single_record(
     """One body, one record: any problem becomes a single reject that says what was wrong."""
     body, error = load_json_body(response, provider)
     if error:
-        return body_reject(error, response, source)
+        return body_reject(error, response, source, request)
     try:
         record = build(body, request.context, format_timestamp(response.fetched_at))
     except _BodyError as exc:
@@ -195,7 +195,8 @@ class OpenWeatherCurrent:
         main, observed_at = body.get("main"), body.get("dt")
         if not isinstance(main, dict) or _number(main.get("temp")) is None:
             raise _BodyError("OpenWeather body has no 'main.temp'")
-        if _number(observed_at) is None:
+        observed_s = _number(observed_at)
+        if observed_s is None:
             raise _BodyError(f"OpenWeather body has no observation time 'dt' (got {observed_at!r})")
         coord = body.get("coord") or {}
         lat = _number(coord.get("lat"))
@@ -209,7 +210,7 @@ class OpenWeatherCurrent:
         fallen = [_number((body.get(k) or {}).get("1h")) for k in ("rain", "snow")]
         weather = body.get("weather")
         condition = weather[0].get("description") if isinstance(weather, list) and weather else None
-        valid_at = format_timestamp(datetime.fromtimestamp(float(observed_at), UTC))
+        valid_at = format_timestamp(datetime.fromtimestamp(observed_s, UTC))
         return {
             **_envelope(
                 self.name,
@@ -299,15 +300,15 @@ class OpenMeteoForecast:
         offset = timedelta(seconds=_number(body.get("utc_offset_seconds")) or 0.0)
         times = [_hour(t, offset) for t in hourly["time"]]
         # (gap, -index): on a tie (a half-past kick-off) the later hour wins, as it falls inside the game
-        candidates = [(abs(t - kickoff), -i) for i, t in enumerate(times) if t is not None]
+        candidates = [(abs(t - kickoff), -i, t) for i, t in enumerate(times) if t is not None]
         if not candidates:
             raise _BodyError("Open-Meteo 'hourly.time' holds no readable times")
-        gap, negative_index = min(candidates)
+        gap, negative_index, hour = min(candidates)
         index = -negative_index
         if gap > self.max_offset:
             raise _BodyError(
                 f"Open-Meteo forecast has no hour near kick-off {context['commence_time']} "
-                f"(nearest is {format_timestamp(times[index])})"
+                f"(nearest is {format_timestamp(hour)})"
             )
         units = body.get("hourly_units") or {}
         values = {name: _value_at(hourly, units, name, index) for name in OPEN_METEO_HOURLY}
@@ -317,7 +318,7 @@ class OpenMeteoForecast:
         lon = context.get("venue_lon") if lon is None else lon
         if lat is None or lon is None:
             raise _BodyError("Open-Meteo body has no latitude/longitude and the request named no venue")
-        valid_at = format_timestamp(times[index])
+        valid_at = format_timestamp(hour)
         payload = {
             "location_name": _location_name(context, None, lat, lon),
             "lat": lat,

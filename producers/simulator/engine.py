@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from lakehouse.odds import Arbitrage, arbitrage
+from lakehouse.records import game_event, odds_quote
 from lakehouse.schemas import GameStatus, Market, Selection, format_timestamp
 from producers.simulator.bookmakers import Bookmaker, evolve_tilt, quote, resolve_bookmakers
 from producers.simulator.model import (
@@ -147,8 +148,10 @@ class Simulator:
         self.target_rate = target_rate
         self.rolling = rolling
         self.game_update_s = game_update_s
-        config = (seed, self.sports, games_per_sport, self.books, self.start, tick_seconds, first_kickoff_s)
-        config += (kickoff_interval_s, game_speed, volatility, target_rate, rolling, game_update_s)
+        config: tuple[object, ...] = (
+            *(seed, self.sports, games_per_sport, self.books, self.start, tick_seconds, first_kickoff_s),
+            *(kickoff_interval_s, game_speed, volatility, target_rate, rolling, game_update_s),
+        )
         self._run_key = hashlib.sha1(repr(config).encode()).hexdigest()[:8]
         self._rng = random.Random(f"{seed}:schedule")
         self._tick = 0
@@ -385,6 +388,20 @@ class Simulator:
         record["event_time"] = record["ingested_at"] = stamp
         return record
 
+    @staticmethod
+    def _identity(game: _Game) -> dict[str, Any]:
+        """The fields every record of a game shares; times and id are stamped on emit (``_envelope``)."""
+        return {
+            "event_id": "",
+            "source": SOURCE,
+            "sport": game.sport,
+            "event_time": "",
+            "ingested_at": "",
+            "schema_version": SCHEMA_VERSION,
+            "game_id": game.game_id,
+            "source_game_id": game.source_game_id,
+        }
+
     def _quote_record(
         self,
         game: _Game,
@@ -402,59 +419,45 @@ class Simulator:
             Selection.OVER: "Over",
             Selection.UNDER: "Under",
         }[selection]
-        return {
-            "event_id": "",
-            "source": SOURCE,
-            "sport": game.sport,
-            "event_time": "",
-            "ingested_at": "",
-            "schema_version": SCHEMA_VERSION,
-            "game_id": game.game_id,
-            "source_game_id": game.source_game_id,
-            "bookmaker": book.key,
-            "bookmaker_title": book.title,
-            "market": market.value,
-            "selection": selection.value,
-            "selection_name": name,
-            "price": price,
-            "point": point,
-            "is_exchange": book.is_exchange,
-            "last_update": "",
-            "previous_price": previous[0] if previous else None,
-            "home_team": game.home.name,
-            "away_team": game.away.name,
-            "commence_time": game.commence_time,
-        }
+        return odds_quote(
+            **self._identity(game),
+            bookmaker=book.key,
+            bookmaker_title=book.title,
+            market=market.value,
+            selection=selection.value,
+            selection_name=name,
+            price=price,
+            point=point,
+            is_exchange=book.is_exchange,
+            last_update="",
+            previous_price=previous[0] if previous else None,
+            home_team=game.home.name,
+            away_team=game.away.name,
+            commence_time=game.commence_time,
+        )
 
     def _game_record(self, game: _Game) -> Record:
         model = game.model
         started = model.status is not GameStatus.SCHEDULED
-        return {
-            "event_id": "",
-            "source": SOURCE,
-            "sport": game.sport,
-            "event_time": "",
-            "ingested_at": "",
-            "schema_version": SCHEMA_VERSION,
-            "game_id": game.game_id,
-            "source_game_id": game.source_game_id,
-            "competition": game.spec.competition,
-            "home_team": game.home.name,
-            "away_team": game.away.name,
-            "home_team_id": game.home.team_id,
-            "away_team_id": game.away.team_id,
-            "commence_time": game.commence_time,
-            "status": model.status.value,
-            "period": model.period if started else None,
-            "clock": model.clock(),
-            "home_score": model.home_score if started else None,
-            "away_score": model.away_score if started else None,
-            "venue_name": game.home.venue_name,
-            "venue_city": game.home.venue_city,
-            "venue_country": game.home.venue_country,
-            "venue_lat": game.home.venue_lat,
-            "venue_lon": game.home.venue_lon,
-        }
+        return game_event(
+            **self._identity(game),
+            competition=game.spec.competition,
+            home_team=game.home.name,
+            away_team=game.away.name,
+            home_team_id=game.home.team_id,
+            away_team_id=game.away.team_id,
+            commence_time=game.commence_time,
+            status=model.status.value,
+            period=model.period if started else None,
+            clock=model.clock(),
+            home_score=model.home_score if started else None,
+            away_score=model.away_score if started else None,
+            venue_name=game.home.venue_name,
+            venue_city=game.home.venue_city,
+            venue_country=game.home.venue_country,
+            venue_lat=game.home.venue_lat,
+            venue_lon=game.home.venue_lon,
+        )
 
 
 # ---------------------------------------------------------------------- pacing
@@ -550,7 +553,8 @@ class QuoteBoard:
             lines: dict[float | None, dict[str, dict[str, float]]] = {}
             selections = set()
             for (book, selection), (price, point) in quotes.items():
-                line = -point if market == Market.SPREADS and selection == Selection.AWAY else point
+                away_spread = market == Market.SPREADS and selection == Selection.AWAY
+                line = -point if away_spread and point is not None else point
                 lines.setdefault(line, {}).setdefault(selection, {})[book] = price
                 selections.add(selection)
             for line, by_selection in lines.items():

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from batch.football_data import SeasonFile, decode, parse_season, season_code
+from batch.football_data import SeasonFile, parse_season, season_code
+from lakehouse.football_data import decode
 
 LOADED_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 HEADER = (
@@ -113,10 +114,12 @@ def test_real_file_quirks(shared_data: Path) -> None:
     assert p0405.matches["kickoff_at"].null_count == 380  # no Time column before 2019/20
     gb = pc.equal(p0405.odds["source_column"], "GBAHH")
     assert p0405.odds.filter(gb)["line"].to_pylist()[0] == -0.25  # the bookmaker's own GBAH line
-    # La Liga kick-offs are Madrid time.
+    # football-data writes every league's kick-off in UK time: the Clasico of 24 Oct 2021 started
+    # at 16:15 in Barcelona (CEST), written 15:15 (BST).
     sp = parse_season((shared_data / "football-data/SP1_2122.csv").read_bytes(), SeasonFile("SP1", "2122"))
+    clasico = next(m for m in sp.matches.to_pylist() if m["match_id"] == "2021-10-24:barcelona:real-madrid")
+    assert clasico["kickoff_at"] == datetime(2021, 10, 24, 14, 15, tzinfo=UTC)
     first = sp.matches.to_pylist()[0]
-    assert first["kickoff_at"] == datetime(2021, 8, 13, 18, 0, tzinfo=UTC)  # 20:00 CEST
     assert first["competition"] == "soccer_spain_la_liga" and first["season_start_year"] == 2021
     # The one blank line of E0_1415 is a counted reject, not a silent skip.
     p1415 = parse_season((shared_data / "football-data/E0_1415.csv").read_bytes(), SeasonFile("E0", "1415"))
@@ -132,8 +135,8 @@ def test_decoding_and_names() -> None:
         season_code("2023-25")
     sf = SeasonFile.from_name("/x/SP1_9900.csv")
     assert (sf.league, sf.season, sf.start_year, sf.file_name) == ("SP1", "1999-00", 1999, "SP1_9900.csv")
-    with pytest.raises(ValueError, match="unknown league"):
-        parse_season(b"Div,Date\r\n", SeasonFile("D1", "2324"))
+    with pytest.raises(ValueError, match="unknown football-data league 'XX9'"):
+        parse_season(b"Div,Date\r\n", SeasonFile("XX9", "2324"))
 
 
 def test_missing_required_column_rejects_every_row() -> None:

@@ -24,7 +24,7 @@ def test_discover_by_league_season_and_date_range(batch_settings: Settings) -> N
     ranged = discover(batch_settings, start=date(2022, 6, 1), end="2023-01-31")
     assert [str(sf) for sf in ranged] == ["E0 2021-22", "E0 2022-23", "SP1 2021-22"]
     with pytest.raises(ValueError, match="unknown league"):
-        discover(batch_settings, leagues=["D1"])
+        discover(batch_settings, leagues=["XX9"])
     with pytest.raises(ValueError, match=r"SP1_2425\.csv"):
         discover(batch_settings, leagues=["SP1"], seasons=["2024-25"])
 

@@ -12,6 +12,7 @@ import pytest
 
 from lakehouse.schemas import SchemaValidationError, validate
 from producers.base import HttpResponse, PollContext
+from producers.connectors._common import MAX_RAW_CHARS, REDACTED, MissingApiKeyError
 from producers.connectors.odds_api import TheOddsApi
 
 FETCHED = datetime(2024, 3, 27, 18, 5, tzinfo=UTC)
@@ -63,8 +64,10 @@ def test_real_capture_gives_one_valid_quote_per_outcome(capture: list[dict]) -> 
 
 
 def test_bad_bodies_are_single_rejects_with_reasons() -> None:
-    assert _parse(b"<html><body>502 Bad Gateway</body></html>")[1][0].startswith("body is not JSON")
-    assert _parse(b'[{"id": "x", ')[1][0].startswith("body is not JSON")
+    assert _parse(b"<html><body>502 Bad Gateway</body></html>")[1][0].startswith(
+        "The Odds API body is an HTML page"
+    )
+    assert _parse(b'[{"id": "x", ')[1][0].startswith("The Odds API body is not valid JSON")
     assert _parse({"message": "Unknown sport", "error_code": "UNKNOWN_SPORT"}) == (
         [],
         ["API error: Unknown sport"],
@@ -93,3 +96,20 @@ def test_bad_events_are_rejected_and_the_rest_kept(capture: list[dict]) -> None:
     # Nothing valid is dropped: the fifth event's other quotes are all there.
     fifth = sum(len(m["outcomes"]) for b in capture[4]["bookmakers"] for m in b["markets"])
     assert len(quotes) == fifth
+
+
+def test_polling_without_a_key_is_refused_with_the_setting_to_set() -> None:
+    with pytest.raises(MissingApiKeyError, match="LAKEHOUSE_ODDS_API_KEY"):
+        TheOddsApi().requests(PollContext(now=FETCHED))
+
+
+def test_an_error_body_is_capped_and_the_key_blanked() -> None:
+    """An upstream error page that echoes the request URL must not carry the key into Kafka."""
+    connector = TheOddsApi(api_key="secret-key")
+    request = connector.requests(PollContext(now=FETCHED))[0]
+    page = f"<html>502 for /v4/sports/soccer_epl/odds?apiKey=secret-key {'x' * 3_000_000}</html>"
+    result = connector.parse(request, HttpResponse(502, {}, page.encode(), FETCHED))
+    (reject,) = result.rejects
+    assert len(reject.raw) == MAX_RAW_CHARS
+    assert "secret-key" not in reject.raw and "secret-key" not in reject.reason
+    assert f"apiKey={REDACTED}" in reject.raw

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.stack.kafka import KafkaBroker
+from lakehouse.config import KafkaSettings
 from producers.base import PollContext
 from producers.connectors import build_connector
 from producers.http import CircuitBreaker, SourceClient, SourceHealth, TokenBucket
@@ -66,7 +67,7 @@ def test_weather_feeds(api, kafka_broker: KafkaBroker, topic_reader) -> None:
         topic_reader.end_offsets("weather.observations"),
         topic_reader.end_offsets("weather.observations.dlq"),
     )
-    publisher = Publisher(kafka_broker.bootstrap)
+    publisher = Publisher(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
 
     current = _poll(
         "openweather", {"api_key": "ow-secret", "base_url": f"{base}/data/2.5/weather"}, publisher
@@ -114,7 +115,7 @@ def test_news_feeds(api, kafka_broker: KafkaBroker, topic_reader) -> None:
         "/broken.xml", (200, {"Content-Type": "text/html"}, (FIXTURES / "not_a_feed.html").read_bytes())
     )
     start, dlq = topic_reader.end_offsets("news.articles"), topic_reader.end_offsets("news.articles.dlq")
-    publisher = Publisher(kafka_broker.bootstrap)
+    publisher = Publisher(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
 
     newsapi = _poll(
         "newsapi",

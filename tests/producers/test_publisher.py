@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.stack.kafka import KafkaBroker
+from lakehouse.config import KafkaSettings
 from producers.base import Reject
 from producers.changes import ChangeDetector
 from producers.publisher import Publisher
@@ -49,7 +50,7 @@ def test_valid_records_are_keyed_by_game_and_invalid_ones_dead_lettered(
 ) -> None:
     run = uuid.uuid4().hex[:8]
     start, dlq_start = topic_reader.end_offsets("odds.quotes"), topic_reader.end_offsets("odds.quotes.dlq")
-    publisher = Publisher(kafka_broker.bootstrap)
+    publisher = Publisher(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
     good = [quote(run, "home", 1.85), quote(run, "draw", 3.9), quote(run, "away", 4.2)]
     bad_price = quote(run, "home", 0.95)
     missing = quote(run, "away", 2.0)
@@ -84,12 +85,16 @@ def test_change_detection_sends_only_moves_and_survives_restarts(
     run = uuid.uuid4().hex[:8]
     state = tmp_path / "last_quotes.sqlite"
     start = topic_reader.end_offsets("odds.quotes")
-    publisher = Publisher(kafka_broker.bootstrap, changes=ChangeDetector(state))
+    publisher = Publisher(
+        KafkaSettings(bootstrap_servers=kafka_broker.bootstrap), changes=ChangeDetector(state)
+    )
     batch = [quote(run, "home", 1.85), quote(run, "away", 4.2)]
     assert publisher.publish("odds", batch).sent == 2
     publisher.close()
 
-    again = Publisher(kafka_broker.bootstrap, changes=ChangeDetector(state))  # a restarted producer
+    again = Publisher(
+        KafkaSettings(bootstrap_servers=kafka_broker.bootstrap), changes=ChangeDetector(state)
+    )  # a restarted producer
     assert again.publish("odds", batch).unchanged == 2
     moved = quote(run, "home", 1.80)
     assert again.publish("odds", [moved, batch[1]]).sent == 1
@@ -109,7 +114,7 @@ def test_a_failed_delivery_is_not_remembered_as_sent(tmp_path: Path) -> None:
     """If Kafka never confirms, the next poll must send the quote again."""
     changes = ChangeDetector(tmp_path / "state.sqlite")
     dead_broker = Publisher(
-        "127.0.0.1:9",
+        KafkaSettings(bootstrap_servers="127.0.0.1:9"),
         changes=changes,
         config={"message.timeout.ms": 500, "socket.connection.setup.timeout.ms": 1000},
     )

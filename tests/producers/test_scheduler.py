@@ -86,7 +86,10 @@ def test_one_round_of_polls_publishes_exact_records_and_survives_failures(
     )
     topics = ("odds.quotes", "games.events", "games.events.dlq", "pipeline.health")
     starts = {t: topic_reader.end_offsets(t) for t in topics}
-    publisher = Publisher(kafka_broker.bootstrap, changes=ChangeDetector(tmp_path / "state.sqlite"))
+    publisher = Publisher(
+        KafkaSettings(bootstrap_servers=kafka_broker.bootstrap),
+        changes=ChangeDetector(tmp_path / "state.sqlite"),
+    )
     settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
     scheduler = Scheduler(
         schedule,
