@@ -1,8 +1,6 @@
 """Names of the data the batch layer produces, shared by the DAGs (cheap to import at parse time)."""
 
-WAREHOUSE_RAW_FOOTBALL_DATA = {
-    "name": "warehouse_raw_football_data",
-    "uri": "lakehouse://warehouse/raw/football_data",
-}
-"""The Airflow Asset of the warehouse's raw football-data tables (``Asset(**...)``): the
-``historical_backfill`` DAG updates it, and ``dbt_build`` is scheduled on it."""
+WAREHOUSE_RAW_FOOTBALL_DATA = ("warehouse_raw_football_data", "lakehouse://warehouse/raw/football_data")
+"""(name, uri) of the Airflow Asset of the warehouse's raw football-data tables
+(``Asset(name, uri)``): the ``historical_backfill`` DAG updates it, and ``dbt_build`` is
+scheduled on it."""

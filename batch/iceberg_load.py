@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import AlwaysFalse, And, BooleanExpression, EqualTo, Or
+from pyiceberg.expressions import AlwaysFalse, And, BooleanExpression, EqualTo, Or, Reference
+from pyiceberg.expressions.literals import literal
 from sqlalchemy.exc import OperationalError
 
 from batch.football_data import ParsedSeason
@@ -53,8 +54,12 @@ class IcebergLoad:
 
 def partition_filter(partitions: Iterable[tuple[str, str]]) -> BooleanExpression:
     """``(league = l AND season = s) OR ...``: exactly the given partitions, nothing for none."""
-    terms = [
-        And(EqualTo("league", league), EqualTo("season", season)) for league, season in sorted(partitions)
+    terms: list[BooleanExpression] = [
+        And(
+            EqualTo(term=Reference("league"), value=literal(league)),
+            EqualTo(term=Reference("season"), value=literal(season)),
+        )
+        for league, season in sorted(partitions)
     ]
     return reduce(Or, terms) if terms else AlwaysFalse()
 

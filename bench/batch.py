@@ -22,6 +22,7 @@ from pathlib import Path
 
 from batch.pipeline import discover, land, load_iceberg, load_to_warehouse
 from batch.raw_zone import RawZone
+from bench.report import bench_command
 from lakehouse.config import CatalogSettings, Settings
 from lakehouse.log import configure_logging
 from lakehouse.teams import get_registry
@@ -54,7 +55,8 @@ def baseline(files: list[Path], out: Path) -> Step:
             con.execute(
                 f"COPY (SELECT * FROM read_csv('{path}', header = true)) TO '{target}' (FORMAT parquet)"
             )
-            rows += con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]
+            counted = con.execute(f"SELECT count(*) FROM '{target}'").fetchone()
+            rows += counted[0] if counted else 0
     return Step("baseline: DuckDB read_csv -> Parquet", time.perf_counter() - started, rows)
 
 
@@ -93,6 +95,7 @@ def run_once(with_dbt: bool) -> tuple[list[Step], Step, dict[str, int]]:
         return steps, base, rows
 
 
+@bench_command("batch")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="full runs; figures are medians")

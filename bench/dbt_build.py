@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from batch.football_data import SeasonFile, parse_season
 from batch.warehouse import DuckDBTarget, bookmakers_table, teams_table, to_warehouse_types
+from bench.report import bench_command
 from lakehouse.config import Settings
 from lakehouse.log import configure_logging
 
@@ -70,6 +71,7 @@ def build(warehouse: Path, work: Path) -> tuple[float, dict]:
     return seconds, json.loads((work / "target" / "run_results.json").read_text())
 
 
+@bench_command("dbt_build")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="dbt builds on the same warehouse")

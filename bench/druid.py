@@ -14,6 +14,7 @@ applies the supervisors, loads `--rows` sample rows per aggregate, then:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import tempfile
@@ -25,16 +26,18 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from bench.report import bench_command
 from infra.stack import Stack
 from infra.stack.druid import druid_settings_on_free_ports
 from infra.stack.process import free_port
 from lakehouse.config import KafkaSettings, Settings
+from lakehouse.kafka import producer_config
 from lakehouse.log import configure_logging
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType
 from serving.overlord import Overlord
 from serving.query import DruidQuery
-from serving.samples import marker_value, sample_record
 from serving.specs import all_specs
+from tests.support.samples import marker_value, sample_record
 
 QUERIES = {
     "live board (latest price per book/selection of a game)": """
@@ -120,6 +123,7 @@ def _time(run: Callable[[], object], n: int) -> list[float]:
     return times
 
 
+@bench_command("druid")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=40, help="produce-to-queryable measurements")
@@ -144,14 +148,7 @@ def main() -> None:
                 overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
                 for name in overlord.ids():
                     overlord.wait_running(name)
-            producer = Producer(
-                {
-                    "bootstrap.servers": settings.kafka.bootstrap,
-                    "enable.idempotence": True,
-                    "linger.ms": 0,
-                    "log_level": 3,  # not the broker's idle disconnects
-                }
-            )
+            producer = Producer(producer_config(settings.kafka, client_id="bench-druid", **{"linger.ms": 0}))
             query = DruidQuery(settings.druid.broker_url)
             load_marker = uuid.uuid4().hex[:8]
             _load(producer, load_marker, args.rows)
@@ -160,7 +157,7 @@ def main() -> None:
             latencies = _produce_to_queryable(producer, query, args.samples)
             game = marker_value(AGGREGATE_TYPES["market_1m"], load_marker)
             timings = {
-                title: _time(lambda sql=sql: query.sql(sql, {"game": game}), args.queries)
+                title: _time(functools.partial(query.sql, sql, {"game": game}), args.queries)
                 for title, sql in QUERIES.items()
             }
             rss_loaded, per_service_loaded = _rss_gib(stack)

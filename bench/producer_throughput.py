@@ -12,20 +12,22 @@ same number of records of the same average size with the same producer settings.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from bench.report import bench_command
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port
 from infra.stack.topics import TopicSpec, apply_topics
-from lakehouse.config import Settings
+from lakehouse.config import KafkaSettings, Settings
 from lakehouse.jvm import classpath, java_executable
+from lakehouse.kafka import producer_config
 from lakehouse.log import configure_logging
-from producers.publisher import PRODUCER_DEFAULTS, Publisher
+from lakehouse.schemas import validate
+from producers.publisher import Publisher, encode_record
 from producers.replay import odds_api_capture
 
 CAPTURE = Path("odds-api") / "soccer_epl_odds_2024-03-27.json"
@@ -43,7 +45,7 @@ def make_records(n: int) -> list[dict]:
 
 
 def python_rate(bootstrap: str, topic_records: list[dict]) -> tuple[float, int]:
-    publisher = Publisher(bootstrap, client_id="bench")
+    publisher = Publisher(KafkaSettings(bootstrap_servers=bootstrap), client_id="bench")
     import producers.publisher as pub
 
     original = pub.feed_topic
@@ -65,7 +67,7 @@ def python_rate(bootstrap: str, topic_records: list[dict]) -> tuple[float, int]:
 def java_rate(bootstrap: str, n: int, record_size: int) -> float:
     props = {
         k: v
-        for k, v in PRODUCER_DEFAULTS.items()
+        for k, v in producer_config(KafkaSettings(bootstrap_servers=bootstrap), client_id="bench").items()
         if k in ("acks", "compression.type", "linger.ms", "batch.size")
     }
     props["enable.idempotence"] = "true"
@@ -92,13 +94,14 @@ def java_rate(bootstrap: str, n: int, record_size: int) -> float:
     return float(match[-1])
 
 
+@bench_command("producer_throughput")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=300_000)
     args = parser.parse_args()
     configure_logging("WARNING")
     records = make_records(args.records)
-    size = round(sum(len(json.dumps(r)) for r in records[:5000]) / 5000)
+    size = round(sum(len(encode_record(validate("odds", r))) for r in records[:5000]) / 5000)
     with tempfile.TemporaryDirectory(prefix="bench-producer-") as tmp:
         broker = KafkaBroker(home=Path(tmp), port=free_port(), controller_port=free_port(), heap="1g")
         broker.start()

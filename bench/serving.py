@@ -15,6 +15,7 @@ figures are wall time through `serving.query` (pydruid, HTTP to the broker).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import time
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.druid import _pct, _rss_gib, _time
+from bench.report import bench_command
 from dashboards.build import JSON_DIR
 from dashboards.queries import iter_panel_queries, iter_variable_queries
 from iceberg import ensure_tables
@@ -32,6 +34,7 @@ from infra.stack.process import free_port
 from lakehouse.catalog import load_catalog
 from lakehouse.config import KafkaSettings, Settings
 from lakehouse.health import HealthReporter
+from lakehouse.kafka import consumer_config
 from lakehouse.log import configure_logging
 from lakehouse.schemas import AGGREGATE_TYPES
 from producers.publisher import Publisher
@@ -59,7 +62,7 @@ def _load(settings: Settings, sim_seconds: float) -> tuple[int, datetime, str]:
     """Simulated quotes through the aggregates job into the aggregate topics; returns quotes,
     the simulated start and the game with the most quotes."""
     start = datetime.now(UTC) - timedelta(seconds=sim_seconds)
-    publisher = Publisher(settings.kafka.bootstrap, client_id="simulator")
+    publisher = Publisher(settings.kafka, client_id="simulator")
     games: Counter[str] = Counter()
     for feed, record in Simulator(seed=42, start=start).run(sim_seconds):
         publisher.publish(feed, [record])
@@ -88,7 +91,7 @@ def _topic_rows(query: DruidQuery, settings: Settings) -> dict[str, int]:
     """Rows per datasource once Druid holds every record of its topic."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "bench-serving"})
+    consumer = Consumer(consumer_config(settings.kafka, group_id="bench-serving"))
     wanted = {}
     for agg in AGGREGATE_TYPES.values():
         parts = consumer.list_topics(agg.topic, timeout=10).topics[agg.topic].partitions
@@ -99,6 +102,7 @@ def _topic_rows(query: DruidQuery, settings: Settings) -> dict[str, int]:
     return {name: query.wait_queryable(name, n, timeout_s=300) for name, n in wanted.items()}
 
 
+@bench_command("serving")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim-seconds", type=float, default=300, help="simulated market seconds to load")
@@ -126,12 +130,14 @@ def main() -> None:
                 empty: list[str] = []
                 for path in sorted(JSON_DIR.glob("*.json")):
                     for v in iter_variable_queries(path, t0, t1, {"game": game}):
-                        timings[(path.stem, f"${v.name}")] = _time(lambda s=v.sql: druid.sql(s), args.runs)
+                        timings[(path.stem, f"${v.name}")] = _time(
+                            functools.partial(druid.sql, v.sql), args.runs
+                        )
                     for q in iter_panel_queries(path, t0, t1, {"game": game}):
                         if not druid.sql(q.sql):
                             empty.append(f"{q.dashboard} / {q.panel_title}")
                         key = (q.dashboard, q.panel_title + ("" if q.ref_id == "A" else f" [{q.ref_id}]"))
-                        timings[key] = _time(lambda s=q.sql: druid.sql(s), args.runs)
+                        timings[key] = _time(functools.partial(druid.sql, q.sql), args.runs)
             rss, per_service = _rss_gib(stack)
         finally:
             stack.down()

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import bench_command
 from infra.stack import Stack
 from infra.stack.process import free_port
 from lakehouse.config import KafkaSettings, MotoSettings, Settings
@@ -27,6 +28,7 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
+@bench_command("stack_start")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="restarts to time after the first start")

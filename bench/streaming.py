@@ -26,12 +26,14 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from bench.report import bench_command
 from iceberg import ensure_tables
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port
 from infra.stack.topics import apply_topics
 from lakehouse.catalog import load_catalog
 from lakehouse.config import KafkaSettings, Settings
+from lakehouse.kafka import consumer_config, producer_config, spark_options
 from lakehouse.log import configure_logging
 from lakehouse.schemas import validate
 from lakehouse.spark import build_spark_session
@@ -42,9 +44,7 @@ from streaming.silver import silver_query
 
 
 def _load(bootstrap: str, n: int, seed: int = 1) -> None:
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 20, "compression.type": "zstd", "acks": "all"}
-    )
+    producer = Producer(producer_config(KafkaSettings(bootstrap_servers=bootstrap), client_id="bench-load"))
     sim = Simulator.for_rate(5000, seed=seed)
     sent = 0
     while sent < n:
@@ -76,7 +76,7 @@ def _components(spark, bootstrap: str) -> tuple[int, float, float]:
 
     raw = (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap)
+        .options(**spark_options(KafkaSettings(bootstrap_servers=bootstrap)))
         .option("subscribe", "odds.quotes")
     )
     n = raw.load().count()
@@ -104,11 +104,7 @@ def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[f
 
     def consume() -> None:
         consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap,
-                "group.id": uuid.uuid4().hex,
-                "auto.offset.reset": "latest",
-            }
+            consumer_config(settings.kafka, group_id=uuid.uuid4().hex, **{"auto.offset.reset": "latest"})
         )
         consumer.subscribe(["agg.market_prices_live"])
         while not stop.is_set():
@@ -120,7 +116,7 @@ def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[f
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
     time.sleep(3)
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 5})
+    producer = Producer(producer_config(settings.kafka, client_id="bench-freshness", **{"linger.ms": 5}))
     sim = Simulator(seed=3, start=datetime.now(UTC))
     stream = (r for f, r in sim.run(10_000) if f == "odds")
     end = time.monotonic() + seconds
@@ -138,6 +134,7 @@ def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[f
     return [seen[e] - t for e, t in produced.items() if e in seen]
 
 
+@bench_command("streaming")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)

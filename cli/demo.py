@@ -25,7 +25,8 @@ from rich.table import Table
 from infra.stack import Stack
 from infra.stack.topics import apply_topics
 from lakehouse import odds
-from lakehouse.config import Settings
+from lakehouse.config import KafkaSettings, Settings
+from lakehouse.kafka import consumer_config, producer_config, spark_options
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type, iceberg_schema, spark_schema, validate
 from producers.connectors.odds_api import TheOddsApi
@@ -42,8 +43,16 @@ class DemoError(RuntimeError):
     """A step of the demo did not produce what it should have."""
 
 
+def _consumer(bootstrap: str) -> Consumer:
+    return Consumer(
+        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
+    )
+
+
 def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}"})
+    consumer = Consumer(
+        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         for _ in range(50):  # a just-created partition may not serve offsets for a moment
@@ -62,13 +71,7 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 def _produce(bootstrap: str, records: list[dict], progress: Progress) -> int:
     failures: list[str] = []
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "compression.type": "zstd",
-            "linger.ms": 10,
-        }
+        producer_config(KafkaSettings(bootstrap_servers=bootstrap), client_id="demo", **{"linger.ms": 10})
     )
     task = progress.add_task("produce odds quotes", total=len(records))
 
@@ -88,7 +91,9 @@ def _produce(bootstrap: str, records: list[dict], progress: Progress) -> int:
 
 
 def _consume_back(bootstrap: str, start: dict[int, int], expected: int, progress: Progress) -> set[str]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}"})
+    consumer = Consumer(
+        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
+    )
     consumer.assign([TopicPartition(TOPIC, p, o) for p, o in start.items()])
     task = progress.add_task("consume them back", total=expected)
     seen: set[str] = set()
@@ -132,7 +137,7 @@ def _stream_to_iceberg(settings: Settings, start: dict[int, int]) -> str:
     offsets = lambda o: json.dumps({TOPIC: {str(p): v for p, v in o.items()}})  # noqa: E731
     source = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
+        .options(**spark_options(settings.kafka))
         .option("subscribe", TOPIC)
         .option("startingOffsets", offsets(start))
         .load()
@@ -172,7 +177,7 @@ def _price_games(settings: Settings, identifier: str) -> tuple[int, Table]:
         best = odds.best_prices({s: by_selection[s] for s in order})
         best_prices = [best[s].price for s in order]
         pinnacle = [by_selection[s].get("pinnacle") for s in order]
-        reference = pinnacle if all(pinnacle) else best_prices
+        reference = [p for p in pinnacle if p is not None] if all(pinnacle) else best_prices
         fair = odds.devig_shin(reference)
         arb = odds.arbitrage(best_prices)
         table.add_row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -54,7 +55,7 @@ def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
         _apply_supervisors(settings)
 
 
-def _apply_supervisors(settings: Settings) -> dict[str, str]:
+def _apply_supervisors(settings: Settings) -> Mapping[str, str]:
     from serving.overlord import Overlord
     from serving.specs import all_specs
 
@@ -333,19 +334,19 @@ def batch_backfill(
     no_warehouse: bool,
 ) -> None:
     """Land the season CSVs, replace their Iceberg partitions, copy them to the warehouse."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from batch.pipeline import backfill, with_warehouse
 
     settings = with_warehouse(get_settings(), warehouse)
     columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns) as progress:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(step: str, done: int, total: int) -> None:
             if step not in tasks:
                 tasks[step] = progress.add_task(step, total=total)
-            progress.update(tasks[step], completed=done, total=total)  # type: ignore[arg-type]
+            progress.update(tasks[step], completed=done, total=total)
 
         result = backfill(
             settings,

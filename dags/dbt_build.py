@@ -19,7 +19,7 @@ from batch.assets import WAREHOUSE_RAW_FOOTBALL_DATA
 
 @dag(
     dag_id="dbt_build",
-    schedule=[Asset(**WAREHOUSE_RAW_FOOTBALL_DATA)],
+    schedule=[Asset(*WAREHOUSE_RAW_FOOTBALL_DATA)],
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,

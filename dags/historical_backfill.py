@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from batch.assets import WAREHOUSE_RAW_FOOTBALL_DATA
 
-WAREHOUSE_RAW = Asset(**WAREHOUSE_RAW_FOOTBALL_DATA)
+WAREHOUSE_RAW = Asset(*WAREHOUSE_RAW_FOOTBALL_DATA)
 SEASON_LABEL = "{{ task.op_kwargs['partition']['league'] }} {{ task.op_kwargs['partition']['season'] }}"
 
 
@@ -147,7 +147,7 @@ def historical_backfill() -> None:
         }
 
     loads = load_iceberg_season.expand(partition=land_raw_file.expand(partition=plan_seasons()))
-    check_counts(loads, load_warehouse(loads))
+    check_counts(loads, load_warehouse(loads))  # type: ignore[arg-type]  # XComArgs resolve at run time
 
 
 historical_backfill()

@@ -38,7 +38,7 @@ def iceberg_maintenance() -> None:
     @task
     def maintain_tables(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Compact, rewrite manifests, expire snapshots, remove orphans; before/after per table."""
-        from iceberg import TABLES, maintain_all
+        from iceberg import TABLES, MaintenanceReport, maintain_all
         from iceberg.history import HISTORY_TABLES, retention
         from lakehouse.config import Settings
         from lakehouse.spark import build_spark_session
@@ -53,7 +53,7 @@ def iceberg_maintenance() -> None:
         settings = Settings()
         spark = build_spark_session(settings, app_name="iceberg-maintenance")
         dry_run = bool(params.get("dry_run"))
-        reports = {}
+        reports: dict[str, MaintenanceReport] = {}
         streaming = [t for t in wanted if t in TABLES]
         history = [t for t in wanted if t in HISTORY_TABLES]
         if streaming:

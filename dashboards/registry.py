@@ -21,7 +21,7 @@ class Spec:
     uid: str
     title: str
     build: Callable[[], Dashboard]
-    checked_panel: str  # title of the panel whose exact values dashboards.checked computes
+    checked_panel: str  # title of the panel whose exact values tests/support/dashboard_checks.py computes
 
 
 DASHBOARDS: dict[str, Spec] = {

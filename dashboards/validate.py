@@ -70,7 +70,7 @@ def _layout(dashboard: Mapping[str, Any]) -> list[str]:
         pos = panel.get("gridPos") or {}
         x, y, w, h = (pos.get(k) for k in ("x", "y", "w", "h"))
         title = panel.get("title", "?")
-        if not all(isinstance(v, int) for v in (x, y, w, h)):
+        if not (isinstance(x, int) and isinstance(y, int) and isinstance(w, int) and isinstance(h, int)):
             out.append(f"panel {title!r} has no complete gridPos")
             continue
         if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > GRID_WIDTH:

@@ -285,14 +285,20 @@ SILVER_LATE_EVENTS = TableDef(
     doc="Valid records that arrived behind their watermark, kept out of silver but not lost.",
 )
 
+SILVER_FEEDS: dict[str, TableDef] = {feed: _silver(feed, table) for feed, table in SILVER_FEED_TABLES.items()}
+"""Feed (event type name) -> its silver table."""
+
+GOLD_TABLES: dict[str, TableDef] = {agg.name: _gold(agg) for agg in AGGREGATE_TYPES.values()}
+"""Aggregate type name -> its gold table."""
+
 TABLES: dict[str, TableDef] = {
     t.identifier: t
     for t in (
         BRONZE_KAFKA_RECORDS,
-        *(_silver(feed, table) for feed, table in SILVER_FEED_TABLES.items()),
+        *SILVER_FEEDS.values(),
         SILVER_DEAD_LETTERS,
         SILVER_LATE_EVENTS,
-        *(_gold(agg) for agg in AGGREGATE_TYPES.values()),
+        *GOLD_TABLES.values(),
     )
 }
 """Every table of the lakehouse, keyed by pyiceberg identifier (``namespace.name``)."""
@@ -363,7 +369,7 @@ def _evolve(table: Table, td: TableDef) -> bool:
     changed = {k: v for k, v in wanted.items() if k not in _NOT_A_PROPERTY and table.properties.get(k) != v}
     with table.transaction() as tx:
         if version > table.format_version:
-            tx.upgrade_table_version(version)  # type: ignore[arg-type]
+            tx.upgrade_table_version(version)  # type: ignore[arg-type]  # typed Literal[1, 2, 3]; checked above
         # union_by_name adds missing (optional) columns with fresh ids, widens types, relaxes
         # required -> optional and updates docs; it never tightens optional -> required.
         try:

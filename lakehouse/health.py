@@ -20,6 +20,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer
 
 from lakehouse.config import Settings
+from lakehouse.kafka import producer_config
 from lakehouse.log import get_logger
 from lakehouse.schemas import format_timestamp, validate
 from lakehouse.schemas.aggregates import PIPELINE_HEALTH
@@ -34,13 +35,12 @@ class HealthReporter:
         self.component = component
         self.topic = PIPELINE_HEALTH.topic
         self._producer = producer or Producer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap,
-                "linger.ms": 50,
-                "acks": "1",
-                "client.id": f"health-{component}",
-                "log_level": 2,  # a broker outage is reported by the data path, not by health chatter
-            }
+            producer_config(
+                settings.kafka,
+                client_id=f"health-{component}",
+                # A sample is a snapshot: losing one to a broker failover is fine, waiting is not.
+                **{"enable.idempotence": False, "acks": "1", "linger.ms": 50, "log_level": 2},
+            )
         )
         self._lock = threading.Lock()
         self.sent = 0
@@ -86,4 +86,4 @@ class HealthReporter:
     def flush(self, timeout: float = 5.0) -> int:
         """Wait for queued samples; returns how many are still undelivered."""
         with self._lock:
-            return self._producer.flush(timeout)
+            return int(self._producer.flush(timeout))

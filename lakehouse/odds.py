@@ -265,7 +265,7 @@ def devig_power(prices: Iterable[float]) -> list[float]:
         return implied
 
     def excess(k: float) -> float:  # decreasing in k because every π_i < 1
-        return sum(q**k for q in implied) - 1.0
+        return float(sum(q**k for q in implied)) - 1.0
 
     # excess(0) = n - 1 > 0 and excess(1) = book - 1, so bracket around k = 1.
     if book > 1.0:

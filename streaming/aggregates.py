@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Producer
 
+from iceberg.tables import GOLD_TABLES
 from lakehouse.config import Settings
 from lakehouse.health import HealthReporter
+from lakehouse.kafka import producer_config
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
 from lakehouse.schemas.aggregates import (
@@ -46,10 +48,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 GOLD = {
-    MARKET_PRICES_LIVE.name: "gold.market_prices_live",
-    MARKET_AGG_1M.name: "gold.market_agg_1m",
-    ARBITRAGE_OPPORTUNITIES.name: "gold.arbitrage_opportunities",
-    STEAM_MOVES.name: "gold.steam_moves",
+    agg.name: GOLD_TABLES[agg.name].identifier
+    for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES)
 }
 BoardKey = tuple[str, str, str, str]  # game, market, bookmaker, selection
 WindowKey = tuple[str, str, str, float | None, str, str]  # window_start, game, market, point, book, selection
@@ -80,15 +80,7 @@ class AggregatesBatch:
         self.steam_seen: set[tuple] = set()
         self.restored = False
         self.producer = Producer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap,
-                "linger.ms": 5,
-                "compression.type": "zstd",
-                "acks": "all",
-                # Delivery problems surface through flush(); keep librdkafka's reconnect chatter
-                # (the producer outlives a stopped query until the process exits) off stderr.
-                "log_level": 2,
-            }
+            producer_config(settings.kafka, client_id=f"stream-{name}", **{"linger.ms": 5, "log_level": 2})
         )
 
     # -- state ---------------------------------------------------------------------------

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from iceberg.tables import BRONZE_KAFKA_RECORDS
 from lakehouse.config import Settings
+from lakehouse.kafka import spark_options
 from lakehouse.topics import FEED_TOPICS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-TABLE = "bronze.kafka_records"
+TABLE = BRONZE_KAFKA_RECORDS.identifier
 
 
 def kafka_source(
@@ -33,7 +35,7 @@ def kafka_source(
     """
     return (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
+        .options(**spark_options(settings.kafka))
         .option("subscribe", ",".join(topics or FEED_TOPICS.values()))
         .option("startingOffsets", settings.streaming.starting_offsets)
         .option("maxOffsetsPerTrigger", max_offsets or settings.streaming.max_offsets_per_trigger)

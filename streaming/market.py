@@ -1,7 +1,7 @@
 """Market math behind the real-time aggregates, over a board of latest quotes.
 
 Pure Python on purpose (no pyspark): the streaming jobs call these functions from
-``foreachBatch``/``applyInPandas`` on one game's quotes, and the same numbers can be checked
+``foreachBatch`` on each touched game's quotes, and the same numbers can be checked
 line by line against ``lakehouse.odds`` in tests and recomputed by batch jobs.
 
 Vocabulary: the *board* of a game and market is the latest quote of every bookmaker and

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lakehouse.schemas import EventType, spark_schema
-from lakehouse.schemas.fields import DOUBLE, INT, INT_RANGES, LONG, STRING, TIMESTAMP, Field
+from lakehouse.schemas.fields import DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, int_range
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -57,7 +57,7 @@ def _field_checks(field: Field, typed: Column, keys: Column, value_col: Column) 
             )
         )
     if field.type in (INT, LONG, DOUBLE):
-        low, high = INT_RANGES.get(field.type, (None, None))
+        low, high = int_range(field.type)
         for bound, op, words in (
             (field.minimum, "<", "less than the minimum of"),
             (low, "<", "less than the minimum of"),

@@ -4,10 +4,10 @@ One query reads all feed topics; each micro-batch is split by feed and
   * records that fail the shared schema go to `silver.dead_letters` with the reason,
   * valid records older than their (feed, source) watermark go to `silver.late_events`,
   * the rest are de-duplicated by `event_id` (within the batch, and against what silver holds
-    within the lateness window) and inserted into `silver.<feed>`.
-Every write is a MERGE keyed by event id or Kafka coordinates, so when Spark replays a batch
-after a crash nothing is written twice: foreachBatch is at-least-once, the tables end up
-exactly-once.
+    within the lateness window) and appended to `silver.<feed>`.
+Dead letters and late events are MERGEd on their Kafka coordinates; silver rows are an
+anti-join on event id followed by an append.  So when Spark replays a batch after a crash
+nothing is written twice: foreachBatch is at-least-once, the tables end up exactly-once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from iceberg.tables import SILVER_DEAD_LETTERS, SILVER_FEEDS, SILVER_LATE_EVENTS
 from lakehouse.config import Settings
 from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
@@ -31,15 +32,10 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-SILVER_TABLES = {
-    "odds": "silver.odds_quotes",
-    "games": "silver.games",
-    "weather": "silver.weather",
-    "news": "silver.news",
-}
+SILVER_TABLES = {feed: table.identifier for feed, table in SILVER_FEEDS.items()}
 _LATE = "_late"
-DEAD_LETTERS = "silver.dead_letters"
-LATE_EVENTS = "silver.late_events"
+DEAD_LETTERS = SILVER_DEAD_LETTERS.identifier
+LATE_EVENTS = SILVER_LATE_EVENTS.identifier
 _SAME_KAFKA_RECORD = " AND ".join(
     f"t.{c} = s.{c}" for c in ("kafka_topic", "kafka_partition", "kafka_offset")
 )
@@ -69,7 +65,7 @@ class SilverBatch:
             F.col("value").cast("string").alias("value"),
         ).persist()
         topics = {r["topic"]: r["count"] for r in batch.groupBy("topic").count().collect()}
-        newest: dict[tuple[str, str], object] = {}
+        newest: dict[tuple[str, str], datetime] = {}
         counts = {"input": sum(topics.values()), "silver": 0, "dead": 0, "late": 0}
         for feed, topic in FEED_TOPICS.items():
             if not topics.get(topic):
@@ -105,7 +101,7 @@ class SilverBatch:
                 counts["silver"] += self._insert(spark, on_time, feed, min(oldest))
             parsed.unpersist()
         batch.unpersist()
-        self.watermarks.advance(batch_id, newest, self.settings.streaming.allowed_lateness_s)  # type: ignore[arg-type]
+        self.watermarks.advance(batch_id, newest, self.settings.streaming.allowed_lateness_s)
         counts["seconds"] = round(time.monotonic() - started, 3)
         self.metrics.append({"batch_id": batch_id, **counts})
         self.health.emit({"dead_letters": counts["dead"], "late_events": counts["late"]})

@@ -13,6 +13,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 Key = tuple[str, str]  # (feed, source)
 KEEP_BATCHES = 20
@@ -21,13 +22,18 @@ KEEP_BATCHES = 20
 class WatermarkStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._state: dict[str, dict] = {"batches": {}, "latest": {}}
+        self._state: dict[str, Any] = {"batches": {}, "latest": {}}
         if path.exists():
             self._state = json.loads(path.read_text())
 
     @staticmethod
     def _enc(key: Key) -> str:
         return f"{key[0]}|{key[1]}"
+
+    @staticmethod
+    def _dec(text: str) -> Key:
+        feed, source = text.split("|", 1)
+        return feed, source
 
     def marks_for_batch(self, batch_id: int) -> dict[Key, datetime]:
         """Watermarks in force for `batch_id`: the recorded ones on a replay, else the latest."""
@@ -38,7 +44,7 @@ class WatermarkStore:
             for old in sorted(self._state["batches"], key=int)[:-KEEP_BATCHES]:
                 del self._state["batches"][old]
             self._save()
-        return {tuple(k.split("|", 1)): datetime.fromisoformat(v) for k, v in stored.items()}  # type: ignore[misc]
+        return {self._dec(k): datetime.fromisoformat(v) for k, v in stored.items()}
 
     def advance(self, batch_id: int, newest: dict[Key, datetime], lateness_s: float) -> None:
         """After a batch: move each mark to (newest event time - lateness), never backwards."""

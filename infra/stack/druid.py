@@ -9,6 +9,7 @@ change takes effect on the next `start`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -269,13 +270,13 @@ class DruidCluster:
         _write_properties(common / "common.runtime.properties", self._common_properties(home))
         (common / "log4j2.xml").write_text(_LOG4J2.format(logs=self.home / "logs"))
         for service in self.services():
-            folder = self.conf_dir / service.name
-            folder.mkdir(exist_ok=True)
+            service_dir = self.conf_dir / service.name
+            service_dir.mkdir(exist_ok=True)
             _write_properties(
-                folder / "runtime.properties",
+                service_dir / "runtime.properties",
                 {"druid.plaintextPort": str(service.port), **service.properties},
             )
-            (folder / "jvm.config").write_text("\n".join(self._jvm_flags(service)) + "\n")
+            (service_dir / "jvm.config").write_text("\n".join(self._jvm_flags(service)) + "\n")
         zk = self.conf_dir / "zookeeper"
         zk.mkdir(exist_ok=True)
         _write_properties(
@@ -438,7 +439,7 @@ class DruidCluster:
             if not running[service.name]:
                 self._process(service.name).start(self._argv(service, home), cwd=self.home)
         for service in self.services():
-            self._wait(service.name, lambda s=service: self.service_healthy(s), begin, timeout)
+            self._wait(service.name, functools.partial(self.service_healthy, service), begin, timeout)
         self._wait("ready", self.ready, begin, timeout)
         log.info(
             "druid started",

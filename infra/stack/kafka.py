@@ -13,7 +13,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from infra.stack.process import ManagedProcess, ServiceError, port_open, wait_until
+from lakehouse.config import KafkaSettings
 from lakehouse.jvm import classpath, java_executable
+from lakehouse.kafka import admin_config
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
@@ -155,7 +157,7 @@ class KafkaBroker:
         """Alive, listening, and answering a metadata request as node 1."""
         if self.running_pid() is None or not port_open(self.host, self.port):
             return False
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        admin = AdminClient(admin_config(KafkaSettings(bootstrap_servers=self.bootstrap)))
         try:
             meta = admin.list_topics(timeout=timeout)
         except KafkaException:

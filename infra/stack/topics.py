@@ -16,6 +16,8 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
+from lakehouse.config import KafkaSettings
+from lakehouse.kafka import admin_config
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
@@ -65,7 +67,7 @@ def apply_topics(
     never shrunk (Kafka cannot), and configs not declared are left alone.
     """
     specs = specs if specs is not None else load_topic_specs()
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    admin = AdminClient(admin_config(KafkaSettings(bootstrap_servers=bootstrap)))
     existing = admin.list_topics(timeout=timeout).topics
     outcome: dict[str, str] = {}
 

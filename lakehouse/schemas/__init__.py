@@ -26,6 +26,7 @@ from lakehouse.schemas.events import (
     EventType,
     GameStatus,
     Market,
+    RecordType,
     Selection,
     WeatherKind,
     get_event_type,
@@ -34,7 +35,8 @@ from lakehouse.schemas.fields import Field, ListOf, Primitive, StructOf, optiona
 from lakehouse.schemas.iceberg import iceberg_schema
 from lakehouse.schemas.json_schema import json_schema
 from lakehouse.schemas.spark import spark_schema
-from lakehouse.schemas.validate import SchemaValidationError, format_timestamp, validate
+from lakehouse.schemas.timestamps import format_timestamp
+from lakehouse.schemas.validate import SchemaValidationError, validate
 
 __all__ = [
     "AGGREGATE_TYPES",
@@ -57,6 +59,7 @@ __all__ = [
     "ListOf",
     "Market",
     "Primitive",
+    "RecordType",
     "SchemaValidationError",
     "Selection",
     "SteamDirection",

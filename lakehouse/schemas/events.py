@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import Protocol
 
 from lakehouse.schemas.fields import (
     BOOLEAN,
@@ -103,6 +104,27 @@ _GAME_ID = "Canonical game id, identical across feeds for the same fixture."
 _SOURCE_GAME_ID = "The source's own id for the game, kept for tracing and re-matching."
 
 
+class RecordType(Protocol):
+    """What the schema derivers and ``validate`` need of a record type: feed events and aggregates."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    @property
+    def doc(self) -> str: ...
+
+    @property
+    def fields(self) -> tuple[Field, ...]: ...
+
+    @property
+    def supported_versions(self) -> tuple[int, ...]: ...
+
+    def __hash__(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class EventType:
     """One feed's record type: the envelope plus ``payload`` fields, flattened."""
@@ -129,6 +151,10 @@ class EventType:
             replace(f, enum=self.supported_versions) if f.name == "schema_version" else f for f in ENVELOPE
         )
         return (*envelope, *self.payload)
+
+    @cached_property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
 
 
 ODDS_QUOTE = EventType(

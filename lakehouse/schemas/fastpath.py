@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from lakehouse.schemas.events import EventType
-from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, INT_RANGES, LONG, STRING, TIMESTAMP, Field, ListOf
+from lakehouse.schemas.events import RecordType
+from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, ListOf, int_range
 from lakehouse.schemas.timestamps import format_timestamp
 
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)$")
@@ -43,7 +43,7 @@ def canonical_timestamp(value: str) -> str | None:
 
 def _bounds(field: Field) -> list[str]:
     """Python conditions (on `v`) for the numeric bounds, including the integer width's."""
-    low, high = INT_RANGES.get(field.type, (None, None))  # type: ignore[call-overload]
+    low, high = int_range(field.type)
     conds = []
     for bound, op in ((field.minimum, ">="), (low, ">="), (field.maximum, "<="), (high, "<=")):
         if bound is not None:
@@ -86,7 +86,7 @@ def _conditions(field: Field, env: dict[str, Any]) -> list[str] | None:
     return conds
 
 
-def _compile(event_type: EventType) -> Checker | None:
+def _compile(event_type: RecordType) -> Checker | None:
     """Generate one straight-line function per event type (no per-field calls or generators)."""
     env: dict[str, Any] = {
         "_isfinite": math.isfinite,
@@ -120,11 +120,12 @@ def _compile(event_type: EventType) -> Checker | None:
         outputs.append(f"{field.name!r}: f{i}")
     lines.append("    return {" + ", ".join(outputs) + "}")
     exec(compile("\n".join(lines), f"<fastpath:{event_type.name}>", "exec"), env)
-    return env["checker"]
+    checker: Checker = env["checker"]
+    return checker
 
 
 @functools.cache
-def fast_checker(event_type: EventType) -> Checker | None:
+def fast_checker(event_type: RecordType) -> Checker | None:
     """The compiled checker, or None if the type has fields the fast path does not handle."""
     return _compile(event_type)
 

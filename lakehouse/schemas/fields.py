@@ -42,6 +42,11 @@ INT_RANGES: dict[Primitive, tuple[int, int]] = {INT: (-(2**31), 2**31 - 1), LONG
 """The integer widths every target enforces (an int32 overflow is silent in Spark)."""
 
 
+def int_range(type_: FieldType) -> tuple[int | None, int | None]:
+    """The (low, high) an integer type can hold; (None, None) for every other type."""
+    return INT_RANGES[type_] if isinstance(type_, Primitive) and type_ in INT_RANGES else (None, None)
+
+
 @dataclass(frozen=True)
 class ListOf:
     """A list; elements are non-null unless ``element_required`` is False."""

@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from lakehouse.schemas.events import EventType
+from lakehouse.schemas.events import RecordType
 from lakehouse.schemas.fields import (
     BOOLEAN,
     DATE,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pyiceberg.types import IcebergType, NestedField
 
 
-def iceberg_schema(event_type: EventType) -> Schema:
+def iceberg_schema(event_type: RecordType) -> Schema:
     """The Iceberg schema of ``event_type``: required fields are Iceberg-required."""
     from pyiceberg.schema import Schema
 

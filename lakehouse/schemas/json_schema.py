@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lakehouse.schemas.events import EventType
+from lakehouse.schemas.events import RecordType
 from lakehouse.schemas.fields import (
     BOOLEAN,
     DATE,
     DOUBLE,
     INT,
-    INT_RANGES,
     LONG,
     STRING,
     TIMESTAMP,
@@ -25,6 +24,7 @@ from lakehouse.schemas.fields import (
     ListOf,
     Primitive,
     StructOf,
+    int_range,
 )
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -41,7 +41,7 @@ _PRIMITIVES: dict[Primitive, dict[str, Any]] = {
 }
 
 
-def json_schema(event_type: EventType) -> dict[str, Any]:
+def json_schema(event_type: RecordType) -> dict[str, Any]:
     """The JSON Schema a record of ``event_type`` must satisfy."""
     return {
         "$schema": DRAFT,
@@ -72,7 +72,7 @@ def _field(field: Field) -> dict[str, Any]:
         schema["pattern"] = field.pattern
     if field.min_length is not None:
         schema["minLength"] = field.min_length
-    low, high = INT_RANGES.get(field.type, (None, None))
+    low, high = int_range(field.type)
     for key, value in (
         ("minimum", _tighter(max, field.minimum, low)),
         ("maximum", _tighter(min, field.maximum, high)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lakehouse.schemas.events import EventType
+from lakehouse.schemas.events import RecordType
 from lakehouse.schemas.fields import (
     BOOLEAN,
     DATE,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType, StructType
 
 
-def spark_schema(event_type: EventType) -> StructType:
+def spark_schema(event_type: RecordType) -> StructType:
     """The Spark schema of ``event_type``; nullable exactly where the field is optional."""
     return _struct(event_type.fields)
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from lakehouse.schemas.events import EventType, get_event_type
+from lakehouse.schemas.events import RecordType, get_event_type
 from lakehouse.schemas.fastpath import fast_checker, fast_checker_by_name
 from lakehouse.schemas.fields import DOUBLE, INT, LONG, TIMESTAMP, Field, FieldType, ListOf, StructOf
 from lakehouse.schemas.json_schema import json_schema
@@ -40,7 +40,7 @@ class SchemaValidationError(ValueError):
         self.errors = errors or (reason,)
 
 
-def validate(event_type: EventType | str, record: dict[str, Any]) -> dict[str, Any]:
+def validate(event_type: RecordType | str, record: dict[str, Any]) -> dict[str, Any]:
     """Check ``record`` (parsed JSON) and return its canonical form, or raise SchemaValidationError."""
     if type(record) is dict:
         fast = fast_checker_by_name(event_type) if isinstance(event_type, str) else fast_checker(event_type)
@@ -64,7 +64,7 @@ def validate(event_type: EventType | str, record: dict[str, Any]) -> dict[str, A
 
 
 @functools.cache
-def _validator(event_type: EventType) -> Draft202012Validator:
+def _validator(event_type: RecordType) -> Draft202012Validator:
     schema = json_schema(event_type)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -75,7 +75,11 @@ def _reason(error: ValidationError) -> str:
     prefix = f"{path}." if path else ""
     if error.validator == "required" and (m := _REQUIRED.match(error.message)):
         return f"missing required field '{prefix}{m.group(1)}'"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, Mapping)
+    ):
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         noun = "field" if len(extra) == 1 else "fields"
         return f"unknown {noun} " + ", ".join(f"'{prefix}{name}'" for name in extra)

@@ -321,8 +321,8 @@ class TeamRegistry:
             found = self._pick(self._index.exact.get(key, ()), name, sport)
             if found is not None:
                 return found
-        key = normalise_name(wanted)
-        found = self._pick(self._index.normalised.get(key, ()) if key else (), name, sport)
+        normalised = normalise_name(wanted)
+        found = self._pick(self._index.normalised.get(normalised, ()) if normalised else (), name, sport)
         if found is not None:
             return found
         raise UnknownTeamError(

@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboards.checked import (
+from dashboards.queries import ALL
+from dashboards.registry import DASHBOARDS
+from tests.support.dashboard_checks import (
     CHECKS,
     AmbiguousLatestError,
     mean_margin_per_bookmaker,
     open_arbitrages,
     producer_source_health,
 )
-from dashboards.queries import ALL
-from dashboards.registry import DASHBOARDS
 
 T0 = datetime(2024, 3, 27, 18, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)

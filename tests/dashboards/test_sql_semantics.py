@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from dashboards.build import JSON_DIR
-from dashboards.checked import CHECKS
 from dashboards.queries import ALL, iter_panel_queries, iter_variable_queries, load, panel_query
+from tests.support.dashboard_checks import CHECKS
 
 DASHBOARDS = sorted(p.stem for p in JSON_DIR.glob("*.json"))
 GAME = "2024-03-30:newcastle-united:west-ham-united"

@@ -28,8 +28,8 @@ from infra.stack.process import free_port, port_open, wait_until
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType, Primitive, validate
 from serving.overlord import Overlord, OverlordError
 from serving.query import DruidQuery, DruidQueryError
-from serving.samples import sample_batch, sample_record
 from serving.specs import all_specs
+from tests.support.samples import sample_batch, sample_record
 
 pytestmark = pytest.mark.integration
 

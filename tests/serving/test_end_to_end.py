@@ -40,7 +40,6 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from dashboards.build import JSON_DIR
-from dashboards.checked import CHECKS
 from dashboards.queries import (
     iter_panel_queries,
     iter_variable_queries,
@@ -63,6 +62,7 @@ from serving.query import DruidQuery
 from serving.specs import all_specs
 from streaming.aggregates import GOLD
 from streaming.runner import run_jobs
+from tests.support.dashboard_checks import CHECKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -165,7 +165,7 @@ def _paced(stream: Iterable[tuple[str, dict[str, Any]]], sim_start: datetime) ->
 
 def _simulate(settings: Settings, sim_start: datetime) -> tuple[int, int, set[str]]:
     """Publish the simulated market; returns quotes sent, arbitrage windows seen, game ids."""
-    publisher = Publisher(settings.kafka.bootstrap, client_id="simulator")
+    publisher = Publisher(settings.kafka, client_id="simulator")
     health = HealthReporter(settings, "producer:simulator")
     games: set[str] = set()
     sent = Counter[str]()

@@ -11,8 +11,8 @@ import pytest
 from lakehouse.config import KafkaSettings
 from lakehouse.schemas import AGGREGATE_TYPES, ListOf, Primitive, SchemaValidationError, validate
 from serving.overlord import same_spec, supervisor_id
-from serving.samples import sample_batch, sample_record
 from serving.specs import SPEC_DIR, all_specs, dimension, render, write_specs
+from tests.support.samples import sample_batch, sample_record
 
 AGGREGATES = list(AGGREGATE_TYPES.values())
 
