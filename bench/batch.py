@@ -14,6 +14,8 @@ figures are medians over the runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import tempfile
 import time
@@ -87,7 +89,8 @@ def run_once(with_dbt: bool) -> tuple[list[Step], Step, dict[str, int]]:
             from batch.dbt_build import dbt_build
 
             started = time.perf_counter()
-            result = dbt_build(settings)
+            with contextlib.redirect_stdout(io.StringIO()):  # dbt's own log lines are not figures
+                result = dbt_build(settings)
             nodes = sum(result.statuses.values())
             steps.append(Step(f"dbt build ({nodes} models and tests)", time.perf_counter() - started, copied))
         rows = {"csv rows": parsed_rows, "matches": load.matches, "odds": load.odds, "rejects": load.rejects}

@@ -27,11 +27,9 @@ from bench.druid import _pct, _rss_gib, _time
 from bench.report import bench_command
 from dashboards.build import JSON_DIR
 from dashboards.queries import iter_panel_queries, iter_variable_queries
-from iceberg import ensure_tables
 from infra.stack import Stack
 from infra.stack.druid import druid_settings_on_free_ports
 from infra.stack.process import free_port
-from lakehouse.catalog import load_catalog
 from lakehouse.config import KafkaSettings, Settings
 from lakehouse.health import HealthReporter
 from lakehouse.kafka import consumer_config
@@ -42,8 +40,7 @@ from producers.simulator import Simulator
 from serving.overlord import Overlord
 from serving.query import DruidQuery
 from serving.specs import all_specs
-from streaming.aggregates import aggregates_query, gold_journal
-from streaming.runner import install_metrics_listener
+from streaming.runner import run_jobs
 
 TARGET_P95_S = 0.5  # a dashboard refresh runs its panels in parallel; each should answer well under 1 s
 
@@ -75,15 +72,8 @@ def _load(settings: Settings, sim_seconds: float) -> tuple[int, datetime, str]:
 
     from lakehouse.spark import build_spark_session
 
-    ensure_tables(load_catalog(settings))
-    spark = build_spark_session(settings, app_name="bench-serving")
-    install_metrics_listener(spark, settings)  # the pipeline-health panels read the job's samples
-    query = aggregates_query(spark, settings, available_now=True)
-    query.awaitTermination()
-    if query.exception() is not None:
-        raise RuntimeError(f"aggregates job failed: {query.exception()}")
-    gold_journal(settings).drain(spark)  # the background gold upserts finish before Spark stops
-    spark.stop()
+    run_jobs(settings, ["aggregates", "gold"], available_now=True)  # health samples included
+    build_spark_session(settings).stop()
     return games.total(), start, games.most_common(1)[0][0]
 
 

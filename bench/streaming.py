@@ -1,15 +1,19 @@
-"""Speed-layer figures: sustained events/s through bronze and silver, and produce-to-aggregate freshness.
+"""Speed-layer figures: sustained events/s through bronze, silver and the aggregates, the aggregates'
+state after a simulated day, and produce-to-aggregate freshness.
 
     .venv/bin/python -m bench.streaming [--events 1000000] [--warmup-events 400000]
         [--max-offsets N] [--skip-freshness] [--freshness-seconds 60 --rate 200]
+        [--day-seconds 3600] [--master local[2]]
 
 Own broker and lake in a temporary folder.  Throughput: the simulator's odds quotes are
-loaded into Kafka first, then bronze and silver each drain them (available-now) on
-`local[2]`; events/s = events / wall time of the drain (Spark start excluded).  "Cold" is
-the first drain (`--warmup-events`) in a fresh JVM; "sustained" is the next `--events`
-drained by the same queries, as a long-running stream sees them.  Freshness:
-the aggregates job runs at its configured trigger while quotes are produced at `--rate`;
-for each quote, the time from produce to its row in `agg.market_prices_live`.
+loaded into Kafka first, then each job drains them on `--master`; events/s = events / wall
+time of the drain (Spark start excluded).  "Cold" is the first drain (`--warmup-events`) in a
+fresh JVM; "sustained" is the next `--events` drained by the same queries, as a long-running
+stream sees them.  State: the aggregates drain a simulated day (`--day-seconds` of a rolling
+market, games finishing and new ones starting) with a short idle TTL, and the state store's rows
+and bytes are printed next to the games the day had.  Freshness: the aggregates job runs at its
+configured trigger while quotes are produced at `--rate`; for each quote, the time from produce
+to its row in `agg.market_prices_live`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
@@ -40,6 +45,7 @@ from lakehouse.spark import build_spark_session
 from producers.simulator import Simulator
 from streaming.aggregates import aggregates_query
 from streaming.bronze import bronze_query
+from streaming.runner import _caught_up, stop_between_batches
 from streaming.silver import silver_query
 
 
@@ -91,13 +97,62 @@ def _components(spark, bootstrap: str) -> tuple[int, float, float]:
     return n, n / read_s, n / (time.perf_counter() - started)
 
 
+def _drain_aggregates(spark: Any, settings: Settings, name: str = "aggregates") -> tuple[float, Any]:
+    """Seconds for the aggregates query to catch up with the topic, and its last progress."""
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    query = aggregates_query(spark, settings, name=name)
+    while not _caught_up(query, started_at):
+        if query.exception() is not None:
+            raise RuntimeError(f"aggregates failed: {query.exception()}")
+        time.sleep(0.2)
+    # the batch that found nothing new ended the drain: count the time to the last batch with data
+    last = query.lastProgress
+    elapsed = time.perf_counter() - started - (last["durationMs"]["triggerExecution"] / 1000 if last else 0.0)
+    progress = query.recentProgress
+    stop_between_batches(query)
+    return elapsed, progress
+
+
+def _state_after_a_day(spark: Any, settings: Settings, bootstrap: str, day_s: float) -> tuple[int, int, int]:
+    """(games in the day, rows in the state store, state bytes) after draining a rolling day."""
+    producer = Producer(producer_config(KafkaSettings(bootstrap_servers=bootstrap), client_id="bench-day"))
+    sim = Simulator(seed=9, rolling=True, game_speed=10.0)
+    games: set[str] = set()
+    for feed, record in sim.run(day_s):
+        if feed == "odds":
+            games.add(record["game_id"])
+            producer.produce("odds.quotes", key=record["game_id"], value=json.dumps(record).encode())
+            producer.poll(0)
+    producer.flush(60)
+    day = settings.model_copy(
+        update={"streaming": settings.streaming.model_copy(update={"aggregates_idle_s": 10.0})}
+    )
+    _drain_aggregates(spark, day, name="aggregates_day")
+    evict_after = time.time() + 11  # past the idle TTL: the next batch evicts the finished games
+    time.sleep(11)
+    query = aggregates_query(spark, day, name="aggregates_day")
+    state: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    while not state and time.monotonic() < deadline:
+        for progress in query.recentProgress:
+            ran_at = datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")).timestamp()
+            if ran_at > evict_after and progress["stateOperators"]:
+                state = progress["stateOperators"][0]
+        time.sleep(0.5)
+    stop_between_batches(query)
+    if not state:
+        raise RuntimeError("the aggregates reported no state store figures within 120 s")
+    return len(games), int(state["numRowsTotal"]), int(state["memoryUsedBytes"])
+
+
 def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[float]:
     # Live freshness, not a backlog drain: the query starts at the end of the topic.
     live = settings.model_copy(
         update={"streaming": settings.streaming.model_copy(update={"starting_offsets": "latest"})}
     )
-    query = aggregates_query(spark, live)
-    time.sleep(20)  # first batch (board restore, JIT) out of the way
+    query = aggregates_query(spark, live, name="aggregates_live")
+    time.sleep(20)  # first batch (Python workers, state store) out of the way
     produced: dict[str, float] = {}
     seen: dict[str, float] = {}
     stop = threading.Event()
@@ -130,7 +185,7 @@ def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[f
     time.sleep(15)
     stop.set()
     reader.join(10)
-    query.stop()
+    stop_between_batches(query)
     return [seen[e] - t for e, t in produced.items() if e in seen]
 
 
@@ -143,6 +198,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--max-offsets", type=int, default=None, help="maxOffsetsPerTrigger override")
     parser.add_argument("--skip-freshness", action="store_true")
+    parser.add_argument("--day-seconds", type=float, default=3600)
+    parser.add_argument("--master", default="local[2]", help="e.g. spark://127.0.0.1:7077")
     args = parser.parse_args()
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
@@ -155,6 +212,7 @@ def main() -> None:
             settings = Settings(
                 state_dir=Path(tmp) / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap)
             )
+            settings.spark.master = args.master
             if args.max_offsets:
                 settings.streaming.max_offsets_per_trigger = args.max_offsets
             ensure_tables(load_catalog(settings))
@@ -163,22 +221,31 @@ def main() -> None:
             # Cold: a fresh JVM drains the warm-up backlog (JIT compilation, first commits).
             _load(broker.bootstrap, args.warmup_events)
             cold = [_drain(spark, settings, q) for q in (bronze_query, silver_query)]
+            cold.append(_drain_aggregates(spark, settings)[0])
             # Sustained: the same queries (same checkpoints) drain the measured backlog.
             _load(broker.bootstrap, args.events, seed=2)
             bronze_s = _drain(spark, settings, bronze_query)
             silver_s = _drain(spark, settings, silver_query)
+            aggregates_s = _drain_aggregates(spark, settings)[0]
             parts = _components(spark, broker.bootstrap)
+            day = _state_after_a_day(spark, settings, broker.bootstrap, args.day_seconds)
             lags = []
             if not args.skip_freshness:
                 lags = _freshness(spark, settings, args.freshness_seconds, args.rate)
             spark.stop()
         finally:
             broker.stop()
+    s = settings.streaming
     print(
-        f"simulator quotes, local[2], maxOffsetsPerTrigger {settings.streaming.max_offsets_per_trigger:,}, "
-        f"trigger {settings.streaming.trigger_interval}"
+        f"simulator quotes, {args.master}, maxOffsetsPerTrigger {s.max_offsets_per_trigger:,} "
+        f"(aggregates {s.aggregates_max_offsets_per_trigger:,}), trigger {s.trigger_interval}"
     )
-    for name, warm_s, cold_s in (("bronze", bronze_s, cold[0]), ("silver", silver_s, cold[1])):
+    runs = (
+        ("bronze", bronze_s, cold[0]),
+        ("silver", silver_s, cold[1]),
+        ("aggregates", aggregates_s, cold[2]),
+    )
+    for name, warm_s, cold_s in runs:
         print(
             f"{name}: {args.events / warm_s:,.0f} events/s sustained ({args.events:,} in {warm_s:.1f} s); "
             f"cold start {args.warmup_events / cold_s:,.0f} events/s "
@@ -186,7 +253,11 @@ def main() -> None:
         )
     print(
         f"floor, batch reads of the topic's {parts[0]:,} records: Kafka read {parts[1]:,.0f}/s; "
-        f"read + parse + validate {parts[2]:,.0f}/s"
+        f"read + parse + validate {parts[2]:,.0f}/s; silver / floor {args.events / silver_s / parts[2]:.2f}"
+    )
+    print(
+        f"aggregates state after a simulated day of {args.day_seconds:.0f} s: {day[0]} games in the day, "
+        f"{day[1]} rows in the state store, {day[2] / 1e6:.1f} MB (games idle 10 s are evicted)"
     )
     if lags:
         q = statistics.quantiles(lags, n=100)

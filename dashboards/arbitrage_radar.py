@@ -1,7 +1,8 @@
 """Arbitrage radar: open cross-book arbitrages, their guaranteed return and how long they live.
 
 Reads ``arbitrage_opportunities``: every update re-emits the arbitrage under the same ``arb_id``
-(``__time`` = ``updated_at``), so an arbitrage's state is its latest row in the range.  The list
+(``__time`` = ``updated_at``, its last change in event time), so an arbitrage's state is its latest
+published row in the range (by ``published_at``).  The list
 columns (selections, best prices, bookmakers, stakes) are only displayed, never filtered on: the
 bookmaker variable does not apply here.
 """
@@ -30,14 +31,16 @@ LIFETIME_BY_MARKET = "Arbitrage lifetime by market"
 
 FILTERS = (sport_filter(), competition_filter())
 
-# Each arbitrage's state: its latest row in the range.
+# Each arbitrage's state: its latest published row in the range ('retracted' when a quote that
+# arrived late showed it never held).
 STATES = f"""
   SELECT arb_id, game_id, sport, market, point,
-    LATEST_BY(status, __time) AS status,
-    LATEST_BY(guaranteed_return, __time) AS guaranteed_return,
-    LATEST_BY(inverse_sum, __time) AS inverse_sum,
-    LATEST_BY(age_s, __time) AS age_s,
-    LATEST_BY(opened_at, __time) AS opened_at
+    CASE WHEN LATEST_BY(COALESCE(retracted, 0), MILLIS_TO_TIMESTAMP(published_at)) = 1 THEN 'retracted'
+      ELSE LATEST_BY(status, MILLIS_TO_TIMESTAMP(published_at)) END AS status,
+    LATEST_BY(guaranteed_return, MILLIS_TO_TIMESTAMP(published_at)) AS guaranteed_return,
+    LATEST_BY(inverse_sum, MILLIS_TO_TIMESTAMP(published_at)) AS inverse_sum,
+    LATEST_BY(age_s, MILLIS_TO_TIMESTAMP(published_at)) AS age_s,
+    LATEST_BY(opened_at, MILLIS_TO_TIMESTAMP(published_at)) AS opened_at
   FROM {TABLE}
   {where(*FILTERS)}
   GROUP BY arb_id, game_id, sport, market, point"""
@@ -119,7 +122,7 @@ def dashboard() -> Dashboard:
             stat(
                 SEEN,
                 "Arbitrages updated in the range, open or closed.",
-                _from_states("COUNT(*) AS arbitrages"),
+                _from_states("COUNT(*) AS arbitrages", "status <> 'retracted'"),
                 TABLE,
             ),
             stat(

@@ -2,7 +2,7 @@
 
 Reads ``market_agg_1m``: one-minute bars per game, market, line, bookmaker and selection, re-emitted
 as a window fills (``__time`` = ``window_start``), so a bar's value is its latest emission by
-``updated_at``.  A book's margin is set on a bar only when it quotes every selection of the line;
+``published_at``.  A book's margin is set on a bar only when it quotes every selection of the line;
 every selection's bar carries the same value, so within one market each line counts equally.
 """
 
@@ -32,7 +32,7 @@ FILTERS = (MARKET, sport_filter(), competition_filter(), bookmaker_filter())
 # Each bar's latest margin: one row per (window, game, market, line, bookmaker, selection).
 BARS = f"""
   SELECT __time, game_id, sport, market, point, bookmaker, selection,
-    LATEST_BY(bookmaker_margin, TIME_PARSE(updated_at)) AS bookmaker_margin
+    LATEST_BY(bookmaker_margin, MILLIS_TO_TIMESTAMP(published_at)) AS bookmaker_margin
   FROM {TABLE}
   {where(*FILTERS, "bookmaker_margin IS NOT NULL")}
   GROUP BY __time, game_id, sport, market, point, bookmaker, selection"""
@@ -70,7 +70,7 @@ BEST_PRICE_SHARE_SQL = f"""
 SELECT best_bookmaker AS bookmaker, COUNT(*) AS best_price_bars
 FROM (
   SELECT __time, game_id, market, point, selection,
-    LATEST_BY(best_bookmaker, TIME_PARSE(updated_at)) AS best_bookmaker
+    LATEST_BY(best_bookmaker, MILLIS_TO_TIMESTAMP(published_at)) AS best_bookmaker
   FROM {TABLE}
   {where(MARKET, sport_filter(), competition_filter(), "best_bookmaker IS NOT NULL")}
   GROUP BY __time, game_id, market, point, selection

@@ -2,9 +2,10 @@
 money hit several books at once.
 
 Line movement reads ``market_agg_1m`` (one-minute bars, re-emitted as a window fills, so a bar's
-value is its latest emission by ``updated_at``) for the chosen game and market.  Steam reads
+value is its latest emission by ``published_at``) for the chosen game and market.  Steam reads
 ``steam_moves`` (``__time`` = ``window_start``), one move per window, game, market, line and
-selection, its latest detection counting; steam panels follow sport and competition only.
+selection, its latest detection counting (unless retracted); steam panels follow sport and
+competition only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ LINE_LABEL = "selection || COALESCE(' ' || CAST(point AS VARCHAR), '')"
 def _game_series(column: str) -> str:
     return f"""
 SELECT __time AS "time", {LINE_LABEL} AS line,
-  LATEST_BY({column}, TIME_PARSE(updated_at)) AS {column}
+  LATEST_BY({column}, MILLIS_TO_TIMESTAMP(published_at)) AS {column}
 FROM {BARS_TABLE}
 {where(GAME, MARKET, f"{column} IS NOT NULL")}
 GROUP BY 1, 2
@@ -45,7 +46,7 @@ ORDER BY 1"""
 
 
 # A bar's open never changes once set; its close does until the last emission, the newest update.
-LAST_PRICE = "LATEST_BY(last_price, TIME_PARSE(updated_at))"
+LAST_PRICE = "LATEST_BY(last_price, MILLIS_TO_TIMESTAMP(published_at))"
 MOVERS_SQL = f"""
 SELECT game_id, market, point, selection, bookmaker,
   EARLIEST_BY(open_price, __time) AS first_price,
@@ -63,9 +64,10 @@ STEAM_FILTERS = (sport_filter(), competition_filter())
 # One row per steam move: its latest detection.
 MOVES = f"""
   SELECT __time, game_id, sport, market, point, selection,
-    LATEST_BY(direction, TIME_PARSE(detected_at)) AS direction,
-    LATEST_BY(books_moved, TIME_PARSE(detected_at)) AS books_moved,
-    LATEST_BY(median_move_pct, TIME_PARSE(detected_at)) AS median_move_pct
+    LATEST_BY(direction, MILLIS_TO_TIMESTAMP(published_at)) AS direction,
+    LATEST_BY(books_moved, MILLIS_TO_TIMESTAMP(published_at)) AS books_moved,
+    LATEST_BY(median_move_pct, MILLIS_TO_TIMESTAMP(published_at)) AS median_move_pct,
+    LATEST_BY(COALESCE(retracted, 0), MILLIS_TO_TIMESTAMP(published_at)) AS retracted
   FROM {STEAM_TABLE}
   {where(*STEAM_FILTERS)}
   GROUP BY __time, game_id, sport, market, point, selection"""
@@ -77,6 +79,7 @@ SELECT direction,
   MAX(books_moved) AS max_books_moved
 FROM ({MOVES}
 )
+WHERE retracted = 0
 GROUP BY direction
 ORDER BY direction"""
 
@@ -84,6 +87,7 @@ STEAM_OVER_TIME_SQL = f"""
 SELECT TIME_FLOOR(__time, 'PT5M') AS "time", direction, COUNT(*) AS moves
 FROM ({MOVES}
 )
+WHERE retracted = 0
 GROUP BY 1, 2
 ORDER BY 1"""
 
@@ -91,7 +95,7 @@ RECENT_STEAM_SQL = f"""
 SELECT __time AS window_start, game_id, market, point, selection, direction,
   books_moved, books_quoting, median_move_pct, threshold_pct, detected_at
 FROM {STEAM_TABLE}
-{where(*STEAM_FILTERS)}
+{where(*STEAM_FILTERS, "(retracted IS NULL OR retracted = 0)")}
 ORDER BY __time DESC
 LIMIT 100"""
 
@@ -143,7 +147,7 @@ def dashboard() -> Dashboard:
             stat(
                 STEAM_COUNT,
                 "Steam moves detected in the range.",
-                f"SELECT COUNT(*) AS moves\nFROM ({MOVES}\n)",
+                f"SELECT COUNT(*) AS moves\nFROM ({MOVES}\n)\nWHERE retracted = 0",
                 STEAM_TABLE,
             ),
             table(

@@ -34,15 +34,49 @@ def spark_conf(settings: Settings | None = None, app_name: str = "lakehouse") ->
         "spark.local.dir": str(settings.state_dir / "spark-tmp"),
         # Validation of a feed record is one wide projection; its generated method is ~50 KB of
         # bytecode, above HotSpot's 8 KB JIT limit, and ran interpreted (measured 2-3x slower).
-        "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+        # A 16 MB thread stack: Spark formats errors about the validation plan (a very long string)
+        # with a recursive regex, which overflowed the default stack when a query stopped.
+        "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods -Xss16m",
+        "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods -Xss16m",
+        "spark.executor.memory": sp.executor_memory,
+        # Executors on a cluster run the driver's interpreter (the project installed in it).
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
         # Don't hoist an expression out of the `&`/`|` that guards it: validation extracts a
         # field's raw text only for records whose typed value is null (measured 4x on parse).
         "spark.sql.subexpressionElimination.skipForShortcutExpr": "true",
         # Micro-batches are cached for a few seconds; compressing them cost more than it saved
         # (measured: caching 400,000 Kafka records 3.4 s compressed, 2.9 s not, read included).
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
+        # Stateful operators keep their state in RocksDB (required by transformWithState), and
+        # checkpoint only the changes of each batch.
+        "spark.sql.streaming.stateStore.providerClass": (
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+        ),
+        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
     }
     conf |= spark_catalog_conf(settings)
+    conf |= s3a_conf(settings)
+    return conf | sp.conf
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """Hadoop's S3A for ``s3a://`` checkpoints: the catalog's region, and its S3 endpoint if one is
+    set (moto or another S3-compatible store, path-style).  Credentials come from the standard
+    ``AWS_*`` variables through the SDK's default chain, as for the catalog."""
+    cat = settings.catalog
+    conf = {
+        "spark.hadoop.fs.s3a.endpoint.region": cat.aws_region,
+        # The state store uploads its files with copyFromLocalFile; S3A's "optimized" path (the SDK's
+        # transfer manager) never completed here (every task parked in CopyFromLocalOperation), the
+        # plain stream upload does.
+        "spark.hadoop.fs.s3a.optimized.copy.from.local.enabled": "false",
+    }
+    if cat.s3_endpoint:
+        conf |= {
+            "spark.hadoop.fs.s3a.endpoint": cat.s3_endpoint,
+            "spark.hadoop.fs.s3a.path.style.access": "true",
+            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(cat.s3_endpoint.startswith("https")).lower(),
+        }
     return conf
 
 

@@ -15,6 +15,11 @@ Column types, chosen so SQL over Druid returns what the gold Iceberg tables hold
   ARRAY columns (``auto`` dimensions), which keep order and duplicates: element i of every
   list describes the same selection, which a sorted multi-value string would scramble.
 
+Every datasource also has ``published_at``: the Kafka timestamp of the record (milliseconds), the
+time the aggregates job published that version. A key's versions share their event-time columns
+when one batch's quotes change a row another batch already sent, so "the latest version" of a key
+is the one with the greatest ``published_at`` (``LATEST_BY(x, MILLIS_TO_TIMESTAMP(published_at))``).
+
 Rows are already aggregates, compared row for row with the gold tables, so there is no
 rollup and no query granularity. ``python -m serving.specs`` rewrites the committed copies
 in ``infra/druid/supervisors/`` (a test fails when they drift from this generator).
@@ -31,6 +36,8 @@ from lakehouse.config import PROJECT_ROOT, KafkaSettings
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType, Field, ListOf, Primitive
 
 SPEC_DIR = PROJECT_ROOT / "infra" / "druid" / "supervisors"
+PUBLISHED_AT = "published_at"
+"""The Kafka timestamp of each aggregate record: which version of a key is the latest."""
 
 # A task reads for this long, then publishes its segments and hands them to the historical.
 TASK_DURATION = "PT10M"
@@ -76,7 +83,10 @@ def supervisor_spec(agg: AggregateType, bootstrap: str) -> dict[str, Any]:
                 "dataSource": agg.name,
                 "timestampSpec": {"column": agg.time_column, "format": "iso"},
                 "dimensionsSpec": {
-                    "dimensions": [dimension(f) for f in agg.fields if f.name != agg.time_column],
+                    "dimensions": [
+                        *(dimension(f) for f in agg.fields if f.name != agg.time_column),
+                        {"type": "long", "name": PUBLISHED_AT},
+                    ],
                 },
                 "metricsSpec": [],
                 "granularitySpec": {
@@ -88,7 +98,12 @@ def supervisor_spec(agg: AggregateType, bootstrap: str) -> dict[str, Any]:
             },
             "ioConfig": {
                 "topic": agg.topic,
-                "inputFormat": {"type": "json"},
+                # The Kafka wrapper adds the record's own timestamp as `published_at`.
+                "inputFormat": {
+                    "type": "kafka",
+                    "valueFormat": {"type": "json"},
+                    "timestampColumnName": PUBLISHED_AT,
+                },
                 "consumerProperties": {"bootstrap.servers": bootstrap},
                 "useEarliestOffset": True,
                 "taskCount": 1,

@@ -1,341 +1,287 @@
-"""Real-time market aggregates: live prices, 1-minute windows, fair probabilities, margins,
-cross-book arbitrage and steam moves -> gold Iceberg tables and Kafka topics for Druid.
+"""Real-time market aggregates as Spark stateful streaming: odds quotes in, aggregate records to Kafka.
 
-Each micro-batch of valid odds quotes updates a board of the latest quote per (game, market,
-bookmaker, selection) held by the driver (boards are small: one row per live quote) and
-rebuilt from `gold.market_prices_live` on start.  The touched markets are summarised with the
-shared odds math (`streaming.market`).  A batch publishes its rows to the Kafka aggregate
-topics (at-least-once: a replay may resend a row; consumers key on the same columns) and
-journals them for gold (`streaming.gold`): the gold MERGEs on each aggregate's key run in the
-background, so the next batch, and the dashboards' freshness, never wait for an Iceberg commit.
+``odds.quotes`` is parsed and validated with the shared schema, grouped by game, and each game's
+quotes go through ``transformWithStateInPandas`` into the shared market engine
+(``lakehouse.market.engine``), which keeps one ``GameState`` per game in Spark's state store
+(RocksDB, checkpointed with the query).  So nothing in the driver grows with the number of games
+or with time; a restart restores the state from the checkpoint; the engine's outputs do not depend
+on how the input was batched or ordered within the allowed lateness.
+
+Each micro-batch writes the records with Spark's Kafka writer to the ``agg.*`` topics (Druid
+ingests them, and ``streaming.gold`` upserts them into the gold tables); a failed delivery fails
+the batch, which Spark retries, so every row reaches Kafka at least once.  Per game, the recent
+quotes are kept as one blob per batch in a list state with a processing-time TTL, read back only
+when a quote arrives out of order; a game idle for ``aggregates_idle_s`` leaves the state store
+(a processing-time TTL).
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import time
-from collections import defaultdict
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Producer
-
-from iceberg.tables import GOLD_TABLES
 from lakehouse.config import Settings
 from lakehouse.health import HealthReporter
-from lakehouse.kafka import producer_config
+from lakehouse.kafka import spark_options
 from lakehouse.log import get_logger
-from lakehouse.schemas import get_event_type
-from lakehouse.schemas.aggregates import (
-    ARBITRAGE_OPPORTUNITIES,
-    MARKET_AGG_1M,
-    MARKET_PRICES_LIVE,
-    STEAM_MOVES,
-    AggregateType,
-)
-from lakehouse.schemas.timestamps import format_timestamp
+from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
+from lakehouse.schemas import AGGREGATE_TYPES, get_event_type
 from lakehouse.topics import feed_topic
 from streaming.bronze import kafka_source
-from streaming.gold import GoldJournal
-from streaming.market import ArbitrageTracker, Quote, detect_steam, summarise_market
 from streaming.parse import VALID, parse_feed
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
+    from pyspark.sql.streaming.stateful_processor import StatefulProcessorHandle, TimerValues
 
 log = get_logger(__name__)
 
-GOLD = {
-    agg.name: GOLD_TABLES[agg.name].identifier
-    for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES)
-}
-BoardKey = tuple[str, str, str, str]  # game, market, bookmaker, selection
-WindowKey = tuple[str, str, str, float | None, str, str]  # window_start, game, market, point, book, selection
+TOPICS = {agg.name: agg.topic for agg in AGGREGATE_TYPES.values()}
+_INPUT = (
+    "game_id",
+    "sport",
+    "event_time",
+    "event_id",
+    "market",
+    "bookmaker",
+    "selection",
+    "price",
+    "point",
+    "is_exchange",
+    "last_update",
+    "previous_price",
+    "home_team",
+    "away_team",
+    "commence_time",
+)
+OUTPUT_DDL = "topic string, key string, value string, produced_ms long, late long, duplicates long"
+"""One row per aggregate record (topic, key, JSON value) plus, per game and batch, the oldest input's
+Kafka time (for freshness) and the late and duplicate quotes left out."""
 
 
-def _ts(value: str | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def engine_settings(settings: Settings) -> EngineSettings:
+    s = settings.streaming
+    return EngineSettings(
+        window_s=s.window_s,
+        lateness_s=s.aggregates_lateness_s,
+        steam_threshold_pct=s.steam_threshold_pct,
+        steam_min_books=s.steam_min_books,
+    )
 
 
-def _floor(at: datetime, seconds: int) -> datetime:
-    epoch = int(at.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+def _micros(series: pd.Series) -> list[int]:
+    """Timestamps of a pandas column as integer microseconds (naive ones are UTC: the session zone)."""
+    import pandas as pd
+
+    return [int(v) for v in pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]").astype("int64")]
 
 
-class AggregatesBatch:
-    def __init__(self, settings: Settings, name: str = "aggregates") -> None:
-        self.settings = settings
-        self.catalog = settings.catalog.name
-        self.gold = gold_journal(settings, name)
-        self.health = HealthReporter(settings, f"stream:{name}")
-        self.window = timedelta(seconds=settings.streaming.window_s)
-        self.board: dict[BoardKey, dict[str, Any]] = {}
-        self.markets: dict[tuple[str, str], set[BoardKey]] = defaultdict(set)  # (game, market) -> board keys
-        self.windows: dict[WindowKey, dict[str, Any]] = {}
-        self.tracker = ArbitrageTracker()
-        self.steam_seen: set[tuple] = set()
-        self.restored = False
-        self.producer = Producer(
-            producer_config(settings.kafka, client_id=f"stream-{name}", **{"linger.ms": 5, "log_level": 2})
+class MarketProcessor:
+    """``transformWithStateInPandas`` processor: one ``GameState`` per game in the state store.
+
+    Built lazily as a subclass of Spark's ``StatefulProcessor`` (``processor()``) so importing this
+    module needs no pyspark; the logic lives here and in the engine.
+    """
+
+    def __init__(self, engine: EngineSettings, history_ttl_ms: int, idle_ms: int) -> None:
+        self.engine = engine
+        self.history_ttl_ms = history_ttl_ms
+        self.idle_ms = idle_ms
+
+    def init(self, handle: StatefulProcessorHandle) -> None:
+        # TTLs are processing time, reset by each update: a game idle for ``idle_ms`` leaves the
+        # state store, and each batch's history blob expires once no re-derivation can need it.
+        self.game = handle.getValueState("game", "blob binary", ttlDurationMs=self.idle_ms)
+        self.history = handle.getListState("history", "blob binary", ttlDurationMs=self.history_ttl_ms)
+
+    def handleInputRows(
+        self, key: Any, rows: Iterator[pd.DataFrame], timerValues: TimerValues
+    ) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
+        game_id = str(key[0])
+        ticks: list[Tick] = []
+        newest: tuple[tuple[int, str], GameMeta] | None = None
+        produced_ms: int | None = None
+        for frame in rows:
+            times = _micros(frame["event_time"])
+            ids = frame["event_id"].tolist()
+            points = frame["point"].astype("object").where(frame["point"].notna(), None).tolist()
+            previous = frame["previous_price"].astype("object").where(frame["previous_price"].notna(), None)
+            ticks.extend(
+                map(
+                    Tick,
+                    times,
+                    ids,
+                    frame["market"].tolist(),
+                    frame["bookmaker"].tolist(),
+                    frame["selection"].tolist(),
+                    frame["price"].astype(float).tolist(),
+                    points,
+                    frame["is_exchange"].astype(bool).tolist(),
+                    _micros(frame["last_update"]),
+                    previous.tolist(),
+                )
+            )
+            produced = int(frame["produced_ms"].min())
+            produced_ms = produced if produced_ms is None else min(produced_ms, produced)
+            # The game as its newest quote states it (teams and kick-off can be corrected).
+            i = max(range(len(times)), key=lambda j: (times[j], ids[j]))
+            row = frame.iloc[i]
+            meta = GameMeta(
+                row["sport"],
+                row["home_team"],
+                row["away_team"],
+                _micros(frame["commence_time"].iloc[i : i + 1])[0],
+            )
+            if newest is None or (times[i], ids[i]) > newest[0]:
+                newest = ((times[i], ids[i]), meta)
+        held = self.game.get() if self.game.exists() else None
+        state = GameState.loads(held[0]) if held else GameState(game_id)
+        late, duplicates = state.late, state.duplicates
+        outputs, applied = state.apply(
+            ticks, newest[1] if newest else GameMeta("", "", "", 0), self.engine, self._history
         )
+        if applied:
+            self.history.appendValue((pickle.dumps(applied, protocol=pickle.HIGHEST_PROTOCOL),))
+        self.game.update((state.dumps(),))
+        out: list[tuple[str | None, str | None, str | None]] = [
+            (TOPICS[o.aggregate], o.key, json.dumps(o.record, separators=(",", ":"))) for o in outputs
+        ]
+        counts = (state.late - late, state.duplicates - duplicates)
+        if not out and any(counts):
+            out = [(None, None, None)]  # a row for the counts alone (not published)
+        if out:
+            yield pd.DataFrame(
+                {
+                    "topic": [o[0] for o in out],
+                    "key": [o[1] for o in out],
+                    "value": [o[2] for o in out],
+                    "produced_ms": [produced_ms] * len(out),
+                    "late": [counts[0]] + [0] * (len(out) - 1),
+                    "duplicates": [counts[1]] + [0] * (len(out) - 1),
+                }
+            )
 
-    # -- state ---------------------------------------------------------------------------
-    def _restore(self, spark: SparkSession) -> None:
-        """Rebuild the board from gold after a restart, once gold holds every journalled batch."""
-        self.restored = True
-        self.gold.drain(spark)
-        for row in spark.table(f"{self.catalog}.{GOLD['market_prices_live']}").collect():
-            r = row.asDict()
-            key = (r["game_id"], r["market"], r["bookmaker"], r["selection"])
-            self.markets[key[:2]].add(key)
-            self.board[key] = {
-                **r,
-                "last_update": format_timestamp(_ts(r["last_update"])),
-                "commence_time": format_timestamp(_ts(r["commence_time"])),
-            }
+    def _history(self, since: int) -> list[Tick]:
+        """The game's recent ticks (one blob per batch) with event time >= ``since``."""
+        out: list[Tick] = []
+        for (blob,) in self.history.get():
+            out.extend(t for t in pickle.loads(blob) if t.t >= since)
+        return out
 
-    # -- one micro-batch -------------------------------------------------------------------
-    def __call__(self, batch: Any, batch_id: int) -> None:
+    def close(self) -> None:
+        pass
+
+
+def processor(settings: Settings) -> Any:
+    """The Spark ``StatefulProcessor`` running ``MarketProcessor`` (pyspark imported here)."""
+    from pyspark.sql.streaming import StatefulProcessor
+
+    class SparkMarketProcessor(MarketProcessor, StatefulProcessor):
+        pass
+
+    s = settings.streaming
+    history_ttl_ms = int(max(2 * s.aggregates_lateness_s, 600) * 1000)
+    return SparkMarketProcessor(engine_settings(settings), history_ttl_ms, int(s.aggregates_idle_s * 1000))
+
+
+def valid_quotes(source: DataFrame) -> DataFrame:
+    """The odds records of a Kafka source that pass the shared schema, with their Kafka time."""
+    from pyspark.sql import functions as F
+
+    parsed = parse_feed(
+        source.select(F.col("value").cast("string").alias("value"), "timestamp"), get_event_type("odds")
+    )
+    # The filter reads a nondeterministic column on purpose: Spark may not push it below the
+    # parse, where it would re-parse the JSON once per field it checks (measured 4x slower).
+    barrier = parsed.withColumn("_barrier", F.rand(0))
+    return barrier.filter(F.col(VALID) & (F.col("_barrier") >= 0)).select(
+        *_INPUT, (F.unix_micros("timestamp") / 1000).cast("long").alias("produced_ms")
+    )
+
+
+class AggregatesSink:
+    """foreachBatch: publish a batch's records with Spark's Kafka writer, then report health."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.health = HealthReporter(settings, f"stream:{name}")
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
-        spark = batch.sparkSession
-        if not self.restored:
-            self._restore(spark)
         started = time.monotonic()
-        parsed = parse_feed(
-            batch.select(F.col("value").cast("string").alias("value"), "offset", "partition", "timestamp"),
-            get_event_type("odds"),
-        )
-        fields = [f.name for f in get_event_type("odds").fields]
-        # Sorted here, not by Spark: a global sort samples its input first, a second read of the
-        # batch (and the Kafka source would count every record twice).  Filtered here too: a
-        # Spark filter on `_valid` is pushed below the parse and re-parses the JSON per field.
-        selected = parsed.select(
-            *fields, "partition", "offset", F.col("timestamp").alias("_produced_at"), VALID
-        )
-        collected = [r for r in selected.collect() if r[VALID]]
-        if not collected:
+        batch = batch.persist()  # computed once, by the Kafka write; the figures read the cache
+        try:
+            records = batch.filter(F.col("topic").isNotNull()).select("topic", "key", "value")
+            records.write.format("kafka").options(**spark_options(self.settings.kafka)).save()
+            written = time.monotonic()
+            figures = batch.agg(
+                F.count("topic").alias("records"),
+                F.min("produced_ms").alias("oldest_ms"),
+                F.sum("late").alias("late"),
+                F.sum("duplicates").alias("duplicates"),
+            ).first()
+        finally:
+            batch.unpersist()
+        if figures is None or figures["oldest_ms"] is None:
             return
-        in_order = sorted(collected, key=lambda r: (r["event_time"], r["partition"], r["offset"]))
-        rows = [r.asDict() for r in in_order]
-        oldest_produced = min(r.pop("_produced_at") for r in rows)
-        for r in rows:
-            del r["partition"], r["offset"], r[VALID]
-        now = datetime.now(UTC)
-        live = self._update_board(rows, now)
-        touched = {(r["game_id"], r["market"]) for r in rows}
-        summaries = {
-            key: summarise_market([Quote.from_record(q) for q in self._quotes(*key)]) for key in touched
-        }
-        windows = self._update_windows(rows, summaries, now)
-        arbs = self.tracker.update([s for ss in summaries.values() for s in ss], now, scope=touched)
-        steam = self._steam(windows, now)
-        outputs = {
-            MARKET_PRICES_LIVE.name: live,
-            MARKET_AGG_1M.name: windows,
-            ARBITRAGE_OPPORTUNITIES.name: arbs,
-            STEAM_MOVES.name: steam,
-        }
-        for agg in (MARKET_PRICES_LIVE, MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES):
-            self._publish(agg, outputs[agg.name])
-        self.producer.flush(30)
-        self.gold.append(batch_id, outputs)
-        self.gold.start(spark)
-        published = datetime.now(UTC)
+        freshness = (datetime.now(UTC).timestamp() * 1000 - figures["oldest_ms"]) / 1000
         self.health.emit(
             {
                 # Produce time of the batch's oldest quote to its aggregates on Kafka: the worst
                 # produce-to-dashboard delay of the batch, before Druid's own ingestion.
-                "freshness_s": (published - oldest_produced.astimezone(UTC)).total_seconds(),
-                "quotes": len(rows),
-                "arbitrages": len(arbs),
-                "steam_moves": len(steam),
-                "gold_pending_batches": len(self.gold.pending()),
+                "freshness_s": freshness,
+                "aggregate_records": float(figures["records"]),
+                "late_quotes": float(figures["late"] or 0),
+                "duplicate_quotes": float(figures["duplicates"] or 0),
             }
         )
         log.info(
             "aggregates batch",
             batch_id=batch_id,
-            quotes=len(rows),
-            live=len(live),
-            windows=len(windows),
-            arbitrage=len(arbs),
-            steam=len(steam),
+            records=figures["records"],
+            late=figures["late"],
+            duplicates=figures["duplicates"],
+            freshness_s=round(freshness, 3),
+            write_s=round(written - started, 3),
             seconds=round(time.monotonic() - started, 3),
         )
-
-    def _quotes(self, game_id: str, market: str) -> Iterable[dict[str, Any]]:
-        return [self.board[key] for key in self.markets.get((game_id, market), ())]
-
-    def _update_board(self, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        changed: dict[BoardKey, dict[str, Any]] = {}
-        for r in rows:
-            key = (r["game_id"], r["market"], r["bookmaker"], r["selection"])
-            current = self.board.get(key)
-            if current is not None and _ts(current["last_update"]) > _ts(r["last_update"]):
-                continue
-            live = {
-                "game_id": r["game_id"],
-                "sport": r["sport"],
-                "market": r["market"],
-                "bookmaker": r["bookmaker"],
-                "selection": r["selection"],
-                "point": r["point"],
-                "price": r["price"],
-                "previous_price": r["previous_price"]
-                if r["previous_price"] is not None
-                else (current or {}).get("price"),
-                "is_exchange": r["is_exchange"],
-                "last_update": format_timestamp(_ts(r["last_update"])),
-                "event_id": r["event_id"],
-                "updated_at": format_timestamp(now),
-                "home_team": r["home_team"],
-                "away_team": r["away_team"],
-                "commence_time": format_timestamp(_ts(r["commence_time"])),
-            }
-            self.board[key] = changed[key] = live
-            self.markets[key[:2]].add(key)
-        return list(changed.values())
-
-    def _update_windows(
-        self, rows: list[dict[str, Any]], summaries: dict, now: datetime
-    ) -> list[dict[str, Any]]:
-        touched: dict[WindowKey, dict[str, Any]] = {}
-        for r in rows:
-            start = _floor(_ts(r["event_time"]), int(self.window.total_seconds()))
-            key = (
-                format_timestamp(start),
-                r["game_id"],
-                r["market"],
-                r["point"],
-                r["bookmaker"],
-                r["selection"],
-            )
-            w = self.windows.get(key)
-            if w is None:
-                w = {
-                    "window_start": key[0],
-                    "window_end": format_timestamp(start + self.window),
-                    "game_id": r["game_id"],
-                    "sport": r["sport"],
-                    "market": r["market"],
-                    "point": r["point"],
-                    "bookmaker": r["bookmaker"],
-                    "selection": r["selection"],
-                    "open_price": r["price"],
-                    "last_price": r["price"],
-                    "min_price": r["price"],
-                    "max_price": r["price"],
-                    "quotes": 0,
-                }
-                self.windows[key] = w
-            w["last_price"] = r["price"]
-            w["min_price"] = min(w["min_price"], r["price"])
-            w["max_price"] = max(w["max_price"], r["price"])
-            w["quotes"] += 1
-            touched[key] = w
-        out = []
-        for w in touched.values():
-            summary = self._summary_for(summaries.get((w["game_id"], w["market"]), []), w)
-            best = summary.best_prices.get(w["selection"]) if summary else None
-            out.append(
-                {
-                    **w,
-                    "best_price": best,
-                    "best_bookmaker": summary.best_bookmakers.get(w["selection"]) if summary else None,
-                    "fair_prob_shin": (summary.fair_shin or {}).get(w["selection"]) if summary else None,
-                    "fair_prob_multiplicative": (summary.fair_multiplicative or {}).get(w["selection"])
-                    if summary
-                    else None,
-                    "bookmaker_margin": summary.margins.get(w["bookmaker"]) if summary else None,
-                    "updated_at": format_timestamp(now),
-                }
-            )
-        # Forget windows two windows behind the newest one seen.
-        if self.windows:
-            horizon = max(_ts(k[0]) for k in self.windows) - 2 * self.window
-            self.windows = {k: v for k, v in self.windows.items() if _ts(k[0]) >= horizon}
-        return out
-
-    @staticmethod
-    def _summary_for(summaries: list, window: dict[str, Any]) -> Any:
-        for s in summaries:
-            if window["selection"] in s.selections and s.point_for(window["selection"]) == window["point"]:
-                return s
-        return None
-
-    def _steam(self, windows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-        for w in windows:
-            groups[
-                (w["window_start"], w["window_end"], w["game_id"], w["sport"], w["market"], w["point"])
-            ].append(w)
-        found = []
-        s = self.settings.streaming
-        for (start, end, game, sport, market, point), rows in groups.items():
-            everything = [
-                w for k, w in self.windows.items() if (k[0], k[1], k[2], k[3]) == (start, game, market, point)
-            ]
-            for move in detect_steam(everything or rows, s.steam_threshold_pct, s.steam_min_books):
-                key = (start, game, market, point, move.selection, move.direction)
-                if key in self.steam_seen:
-                    continue
-                self.steam_seen.add(key)
-                found.append(
-                    move.to_record(
-                        window_start=_ts(start),
-                        window_end=_ts(end),
-                        game_id=game,
-                        sport=sport,
-                        market=market,
-                        point=point,
-                        detected_at=now,
-                    )
-                )
-        return found
-
-    # -- sinks -----------------------------------------------------------------------------
-    def _publish(self, agg: AggregateType, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            key = "|".join(str(record.get(k)) for k in agg.key)
-            while True:
-                try:
-                    self.producer.produce(agg.topic, key=key.encode(), value=json.dumps(record).encode())
-                    break
-                except BufferError:
-                    self.producer.poll(0.1)
-            self.producer.poll(0)
-
-
-def gold_journal(settings: Settings, name: str = "aggregates") -> GoldJournal:
-    """The journal of the aggregates job `name` (live prices applied last)."""
-    order = (MARKET_AGG_1M, ARBITRAGE_OPPORTUNITIES, STEAM_MOVES, MARKET_PRICES_LIVE)
-    tables = {a: GOLD[a.name] for a in order}
-    return GoldJournal(settings.checkpoint_dir / name / "gold-journal", settings.catalog.name, tables)
 
 
 def aggregates_query(
     spark: SparkSession, settings: Settings, available_now: bool = False, name: str = "aggregates"
 ) -> StreamingQuery:
-    writer = (
-        kafka_source(
-            spark,
-            settings,
-            [feed_topic("odds")],
-            settings.streaming.aggregates_max_offsets_per_trigger,
-            headers=False,
+    source = kafka_source(
+        spark,
+        settings,
+        [feed_topic("odds")],
+        settings.streaming.aggregates_max_offsets_per_trigger,
+        headers=False,
+    )
+    aggregated = (
+        valid_quotes(source)
+        .groupBy("game_id")
+        .transformWithStateInPandas(
+            statefulProcessor=processor(settings),
+            outputStructType=OUTPUT_DDL,
+            outputMode="Append",
+            timeMode="ProcessingTime",  # for the TTLs; each game keeps its own event-time watermark
         )
-        .writeStream.queryName(name)
-        .option("checkpointLocation", str(settings.checkpoint_dir / name))
-        .foreachBatch(AggregatesBatch(settings, name))
     )
     writer = (
-        writer.trigger(availableNow=True)
-        if available_now
-        else writer.trigger(processingTime=settings.streaming.trigger_interval)
+        aggregated.writeStream.queryName(name)
+        .option("checkpointLocation", settings.checkpoint_location(name))
+        .foreachBatch(AggregatesSink(settings, name))
     )
-    return writer.start()
+    # Always a processing-time trigger: with processing-time state (the TTLs) Spark asks for a
+    # batch after every batch, so available-now never ends; the runner drains it instead.
+    del available_now
+    return writer.trigger(processingTime=settings.streaming.trigger_interval).start()

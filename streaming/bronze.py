@@ -70,7 +70,7 @@ def bronze_query(
         .writeStream.format("iceberg")
         .outputMode("append")
         .queryName(name)
-        .option("checkpointLocation", str(settings.checkpoint_dir / name))
+        .option("checkpointLocation", settings.checkpoint_location(name))
         # Appends need no clustering: one open file per (day, topic) instead of a shuffle by
         # partition before every commit (measured 25% of the write).
         .option("distribution-mode", "none")

@@ -14,7 +14,8 @@ message for every record made the projection ~20x slower than the typed parse it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from lakehouse.schemas import EventType, spark_schema
@@ -164,6 +165,44 @@ def parse_feed(df: DataFrame, event_type: EventType, value_col: str = "value") -
     rules = _Rules(event_type, lambda name: F.col(f"{_PARSED}.{name}"), F.col(KEYS), value)
     columns = [F.col(f"{_PARSED}.{f.name}").alias(f.name) for f in event_type.fields]
     return staged.select(*df.columns, *columns, KEYS, rules.valid().alias(VALID))
+
+
+def _field_of(struct: str, name: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.col(f"{struct}.{name}")
+
+
+def feed_struct(feed: str) -> str:
+    """The column ``parse_feeds`` holds a feed's typed record in."""
+    return f"_{feed}"
+
+
+def parse_feeds(
+    df: DataFrame, feeds: Mapping[str, EventType], topics: Mapping[str, str], value_col: str = "value"
+) -> DataFrame:
+    """Parse records of several feeds, each by its own schema, once per record.
+
+    ``df`` has ``topic`` and the value; ``topics`` maps feed -> topic.  Adds one struct column per
+    feed (``feed_struct(feed)``: the typed record for that feed's topic, null for the others),
+    ``_keys``, ``_valid`` and ``event_id`` (null when the record has none).  Each record's JSON is
+    parsed only by its own feed's schema (a ``CASE`` on the topic), and a stream can shuffle these
+    typed columns without parsing again.
+    """
+    from pyspark.sql import functions as F
+
+    value = F.col(value_col)
+    staged = df.withColumn(KEYS, F.json_object_keys(value))
+    valid = F.lit(False)
+    event_id = F.lit(None).cast("string")
+    for feed, event_type in feeds.items():
+        mine = F.col("topic") == topics[feed]
+        struct = feed_struct(feed)
+        staged = staged.withColumn(struct, F.when(mine, F.from_json(value, spark_schema(event_type))))
+        rules = _Rules(event_type, functools.partial(_field_of, struct), F.col(KEYS), value)
+        valid = F.when(mine, rules.valid()).otherwise(valid)
+        event_id = F.when(mine, F.col(f"{struct}.event_id")).otherwise(event_id)
+    return staged.withColumn(VALID, F.coalesce(valid, F.lit(False))).withColumn("event_id", event_id)
 
 
 def with_reason(parsed: DataFrame, event_type: EventType, value_col: str = "value") -> DataFrame:

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings
@@ -24,15 +25,21 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-JOBS = ("bronze", "silver", "aggregates")
+JOBS = ("bronze", "silver", "aggregates", "gold")
 
 
 def _builders() -> dict[str, Callable[..., StreamingQuery]]:
     from streaming.aggregates import aggregates_query
     from streaming.bronze import bronze_query
+    from streaming.gold import gold_query
     from streaming.silver import silver_query
 
-    return {"bronze": bronze_query, "silver": silver_query, "aggregates": aggregates_query}
+    return {
+        "bronze": bronze_query,
+        "silver": silver_query,
+        "aggregates": aggregates_query,
+        "gold": gold_query,
+    }
 
 
 def _lag(progress: Any) -> int | None:
@@ -103,8 +110,43 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
     return listener
 
 
+UPSTREAM = {"gold": ("aggregates",)}
+"""A job that reads what another writes: in a drain it finishes after them."""
+
+
+def _caught_up(query: StreamingQuery, since: datetime) -> bool:
+    """A batch that started after ``since`` read nothing and left nothing behind on its topics."""
+    progress = query.lastProgress
+    if not progress or progress["numInputRows"]:
+        return False
+    if datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")) <= since:
+        return False
+    sources = progress["sources"]
+    for source in sources:
+        latest = json.loads(source.get("latestOffset") or "{}")
+        end = json.loads(source.get("endOffset") or "{}")
+        for topic, parts in latest.items():
+            if any(int(offset) > int(end.get(topic, {}).get(p, -1)) for p, offset in parts.items()):
+                return False
+    return bool(sources)
+
+
+def stop_between_batches(query: StreamingQuery, timeout_s: float = 60.0) -> None:
+    """Stop a query when no batch is running, so the one in progress completes (and commits)."""
+    deadline = time.monotonic() + timeout_s
+    while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    query.stop()
+
+
 def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool = False) -> None:
-    """Start the jobs and block until they end (available-now) or SIGTERM/SIGINT stops them."""
+    """Start the jobs and block until SIGTERM/SIGINT stops them or, with ``available_now``, they drain.
+
+    Draining processes what the topics hold, then stops each query once a batch finds nothing
+    new, a job after the jobs it reads from (gold after aggregates).  Bronze and silver use
+    Spark's available-now trigger; the aggregates cannot (a processing-time stateful query always
+    asks for one more batch), so every job is stopped the same way once caught up.
+    """
     from iceberg import ensure_tables
     from lakehouse.catalog import load_catalog
     from lakehouse.spark import build_spark_session
@@ -116,26 +158,33 @@ def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool
     ensure_tables(load_catalog(settings))
     spark = build_spark_session(settings, app_name="lakehouse-streaming")
     listener = install_metrics_listener(spark, settings)
-    queries = [builders[job](spark, settings, available_now=available_now) for job in jobs]
+    queries = {job: builders[job](spark, settings, available_now=available_now) for job in jobs}
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    started = datetime.now(UTC)
+    finished: dict[str, datetime] = {}
     try:
-        while not stop.is_set() and any(q.isActive for q in queries):
+        while not stop.is_set() and len(finished) < len(queries):
+            for job, q in queries.items():
+                if q.exception() is not None:
+                    raise RuntimeError(f"streaming query {q.name} failed: {q.exception()}")
+                if job in finished:
+                    continue
+                upstream = [u for u in UPSTREAM.get(job, ()) if u in queries]
+                if any(u not in finished for u in upstream):
+                    continue
+                since = max([started, *(finished[u] for u in upstream)])
+                if not q.isActive or (available_now and _caught_up(q, since)):
+                    stop_between_batches(q)
+                    finished[job] = datetime.now(UTC)
             stop.wait(0.5)
-        for q in queries:
-            if q.exception() is not None:
-                raise RuntimeError(f"streaming query {q.name} failed: {q.exception()}")
     finally:
-        for q in queries:
+        for q in queries.values():
             if q.isActive:
-                q.stop()
+                stop_between_batches(q)
         deadline = time.monotonic() + 30
-        for q in queries:
+        for q in queries.values():
             q.awaitTermination(max(1, int(deadline - time.monotonic())))
         spark.streams.removeListener(listener)
-        if "aggregates" in jobs:
-            from streaming.aggregates import gold_journal
-
-            gold_journal(settings).drain(spark)  # gold holds every batch the query committed

@@ -1,19 +1,26 @@
-"""Silver: parse, validate, de-duplicate and route every feed record, idempotently.
+"""Silver: de-duplicate, parse, validate and route every feed record, idempotently.
 
-One query reads all feed topics; each micro-batch is split by feed and
+One query reads all feed topics and parses each record once, by its feed's schema, in the stream.
+Duplicates go next, in Spark's state store: each valid record's event id is de-duplicated per topic
+with ``dropDuplicatesWithinWatermark`` over its arrival time, so a record re-sent within
+``silver_dedup_window_s`` of the first is dropped, in the batch or across batches (the state
+forgets an id after the window: memory is bounded by the ids of one window).  Each micro-batch is
+then split by feed and
   * records that fail the shared schema go to `silver.dead_letters` with the reason,
-  * valid records older than their (feed, source) watermark go to `silver.late_events`,
-  * the rest are de-duplicated by `event_id` (within the batch, and against what silver holds
-    within the lateness window) and appended to `silver.<feed>`.
-Dead letters and late events are MERGEd on their Kafka coordinates; silver rows are an
-anti-join on event id followed by an append.  So when Spark replays a batch after a crash
-nothing is written twice: foreachBatch is at-least-once, the tables end up exactly-once.
+  * valid records older than their (feed, source) watermark go to `silver.late_events`
+    (``streaming.marks``: per source, logged per batch in the checkpoint),
+  * the rest are appended to `silver.<feed>`.
+Dead letters and late events are MERGEd on their Kafka coordinates; each append carries its
+query id and batch id as a snapshot property and is skipped when the table already has it.  So
+when Spark replays a batch after a crash nothing is written twice: foreachBatch is at-least-once,
+the tables end up exactly-once.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from iceberg.tables import SILVER_DEAD_LETTERS, SILVER_FEEDS, SILVER_LATE_EVENTS
@@ -23,8 +30,8 @@ from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
 from lakehouse.topics import FEED_TOPICS
 from streaming.bronze import kafka_source
-from streaming.parse import KEYS, REASON, VALID, parse_feed, with_reason
-from streaming.watermarks import WatermarkStore
+from streaming.marks import CheckpointFiles, WatermarkLog
+from streaming.parse import KEYS, REASON, VALID, feed_struct, parse_feeds, with_reason
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,38 +48,48 @@ _SAME_KAFKA_RECORD = " AND ".join(
 )
 
 
+BATCH_PROPERTY = "lakehouse.silver-batch"
+"""Snapshot property of each silver append: the query id and batch id that wrote it."""
+
+
 class SilverBatch:
     """The foreachBatch function (a callable object so it carries settings and watermarks)."""
 
     def __init__(self, settings: Settings, name: str = "silver") -> None:
         self.settings = settings
+        self.name = name
         self.catalog = settings.catalog.name
-        self.watermarks = WatermarkStore(settings.checkpoint_dir / name / "watermarks.json")
-        self.metrics: list[dict] = []
         self.health = HealthReporter(settings, f"stream:{name}")
+        self.last: dict[str, Any] = {}  # the last batch's counts (for logs and tests)
+        self._log: WatermarkLog | None = None
+        self._query_id: str | None = None
+
+    def _marks(self, spark: SparkSession) -> WatermarkLog:
+        if self._log is None:
+            location = self.settings.checkpoint_location(self.name)
+            self._log = WatermarkLog(CheckpointFiles(spark, f"{location}/silver-marks"))
+            metadata = CheckpointFiles(spark, location).read("metadata")
+            # The query's own id (stable across restarts of one checkpoint); a batch driven by hand
+            # (tests) has none and goes by the checkpoint's location.
+            self._query_id = json.loads(metadata)["id"] if metadata else location
+        return self._log
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
         started = time.monotonic()
-        marks = self.watermarks.marks_for_batch(batch_id)
         spark = batch.sparkSession
-        batch = batch.select(
-            "topic",
-            "partition",
-            "offset",
-            F.col("timestamp").alias("kafka_timestamp"),
-            F.col("value").cast("string").alias("value"),
-        ).persist()
+        marks = self._marks(spark).marks_for_batch(batch_id)
+        batch = batch.persist()
         topics = {r["topic"]: r["count"] for r in batch.groupBy("topic").count().collect()}
         newest: dict[tuple[str, str], datetime] = {}
         counts = {"input": sum(topics.values()), "silver": 0, "dead": 0, "late": 0}
         for feed, topic in FEED_TOPICS.items():
             if not topics.get(topic):
                 continue
-            parsed = self._parse(batch.filter(F.col("topic") == topic), feed, marks).persist()
-            # One pass over the parsed batch (which also fills the cache) answers every question
-            # the writes need: how many dead and late records, and each source's time range.
+            parsed = self._typed(batch.filter(F.col("topic") == topic), feed, marks)
+            # One pass over the cached batch answers every question the writes need: how many
+            # dead and late records, and each source's newest event time.
             valid = F.col(VALID)
             stats = (
                 parsed.groupBy("source")
@@ -81,52 +98,53 @@ class SilverBatch:
                     F.count(F.when(valid & F.col(_LATE), 1)).alias("late"),
                     F.count(F.when(valid & ~F.col(_LATE), 1)).alias("on_time"),
                     F.max(F.when(valid, F.col("event_time"))).alias("newest"),
-                    F.min(F.when(valid & ~F.col(_LATE), F.col("event_time"))).alias("oldest"),
                 )
                 .collect()
             )
             for row in stats:
                 if row["newest"] is not None:
                     newest[(feed, row["source"])] = row["newest"]
-            dead = sum(r["dead"] for r in stats)
-            late = sum(r["late"] for r in stats)
-            if dead:
-                counts["dead"] += self._dead_letters(spark, parsed.filter(~valid), feed, batch_id, dead)
+            if any(r["dead"] for r in stats):
+                counts["dead"] += self._dead_letters(spark, parsed.filter(~valid), feed, batch_id)
             rows = parsed.filter(valid).drop(VALID, KEYS)
-            if late:
-                counts["late"] += self._late(spark, rows.filter(F.col(_LATE)), feed, batch_id, late)
-            oldest = [r["oldest"] for r in stats if r["oldest"] is not None]
-            if oldest:
-                on_time = rows.filter(~F.col(_LATE))
-                counts["silver"] += self._insert(spark, on_time, feed, min(oldest))
-            parsed.unpersist()
+            if any(r["late"] for r in stats):
+                counts["late"] += self._late(spark, rows.filter(F.col(_LATE)), feed, batch_id)
+            if any(r["on_time"] for r in stats):
+                counts["silver"] += self._append(spark, rows.filter(~F.col(_LATE)), feed, batch_id)
         batch.unpersist()
-        self.watermarks.advance(batch_id, newest, self.settings.streaming.allowed_lateness_s)
+        self._marks(spark).advance(newest, self.settings.streaming.allowed_lateness_s)
         counts["seconds"] = round(time.monotonic() - started, 3)
-        self.metrics.append({"batch_id": batch_id, **counts})
+        self.last = {"batch_id": batch_id, **counts}
         self.health.emit({"dead_letters": counts["dead"], "late_events": counts["late"]})
         log.info("silver batch", batch_id=batch_id, **counts)
 
-    def _parse(self, records: DataFrame, feed: str, marks: dict) -> DataFrame:
-        """Typed rows of one feed with `_valid`, `_watermark` (the record's (feed, source) mark,
-        if any) and `_late`.  The raw text and key list stay only on the rows a side table
-        stores them for, which keeps the cached batch small."""
+    @staticmethod
+    def _typed(records: DataFrame, feed: str, marks: dict) -> DataFrame:
+        """One feed's records as typed columns (parsed upstream, in the stream), with `_valid`,
+        `_watermark` (the record's (feed, source) mark, if any) and `_late`."""
         from pyspark.sql import functions as F
 
-        parsed = parse_feed(records, get_event_type(feed))
+        fields = [f.name for f in get_event_type(feed).fields]
+        struct = feed_struct(feed)
+        typed = records.select(
+            "topic",
+            "partition",
+            "offset",
+            "kafka_timestamp",
+            "value",
+            KEYS,
+            VALID,
+            *[F.col(f"{struct}.{name}").alias(name) for name in fields],
+        )
         feed_marks = {source: mark for (f, source), mark in marks.items() if f == feed}
         if not feed_marks:
             mark_col = F.lit(None).cast("timestamp")
         else:
             pairs = [x for s, m in feed_marks.items() for x in (F.lit(s), F.lit(m))]
             mark_col = F.create_map(*pairs)[F.col("source")]
-        tagged = parsed.withColumn("_watermark", mark_col)
+        tagged = typed.withColumn("_watermark", mark_col)
         is_late = F.col("_watermark").isNotNull() & (F.col("event_time") < F.col("_watermark"))
-        tagged = tagged.withColumn(_LATE, F.coalesce(is_late, F.lit(False)))
-        kept = ~F.col(VALID) | F.col(_LATE)
-        return tagged.withColumn("value", F.when(kept, F.col("value"))).withColumn(
-            KEYS, F.when(~F.col(VALID), F.col(KEYS))
-        )
+        return tagged.withColumn(_LATE, F.coalesce(is_late, F.lit(False)))
 
     def _merge(self, spark: SparkSession, df: DataFrame, table: str, on: str, view: str) -> int:
         """Insert the rows the table lacks; returns how many the commit added (0 on a replay)."""
@@ -150,7 +168,7 @@ class SilverBatch:
         query = f"SELECT snapshot_id, summary FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
         return spark.sql(query).first()
 
-    def _dead_letters(self, spark: SparkSession, dead: DataFrame, feed: str, batch_id: int, n: int) -> int:
+    def _dead_letters(self, spark: SparkSession, dead: DataFrame, feed: str, batch_id: int) -> int:
         from pyspark.sql import functions as F
 
         rows = with_reason(dead, get_event_type(feed)).select(
@@ -164,10 +182,9 @@ class SilverBatch:
             "kafka_timestamp",
             F.current_timestamp().alias("failed_at"),
         )
-        self._merge(spark, rows, DEAD_LETTERS, _SAME_KAFKA_RECORD, f"silver_dead_{feed}_{batch_id}")
-        return n
+        return self._merge(spark, rows, DEAD_LETTERS, _SAME_KAFKA_RECORD, f"silver_dead_{feed}_{batch_id}")
 
-    def _late(self, spark: SparkSession, late: DataFrame, feed: str, batch_id: int, n: int) -> int:
+    def _late(self, spark: SparkSession, late: DataFrame, feed: str, batch_id: int) -> int:
         from pyspark.sql import functions as F
 
         rows = late.select(
@@ -185,63 +202,79 @@ class SilverBatch:
             F.col("offset").alias("kafka_offset"),
             F.current_timestamp().alias("received_at"),
         )
-        self._merge(spark, rows, LATE_EVENTS, _SAME_KAFKA_RECORD, f"silver_late_{feed}_{batch_id}")
-        return n
+        return self._merge(spark, rows, LATE_EVENTS, _SAME_KAFKA_RECORD, f"silver_late_{feed}_{batch_id}")
 
-    def _insert(self, spark: SparkSession, on_time: DataFrame, feed: str, floor: datetime) -> int:
-        """Append the batch's events silver lacks: the first Kafka record of each event id,
-        unless silver already holds the id within the lateness window.
+    def _append(self, spark: SparkSession, on_time: DataFrame, feed: str, batch_id: int) -> int:
+        """Append the batch's valid, on-time records (already de-duplicated by the stream), once.
 
-        Idempotent without a MERGE: when Spark replays a batch after a crash, the ids it wrote
-        are found and nothing is appended twice.  Only event ids are shuffled or broadcast,
-        never whole records (a MERGE shuffled both sides and cost 3x).
+        The snapshot carries (query id, batch id): when Spark replays a batch after a crash, a
+        table that already took it is skipped, so nothing is appended twice.
         """
         from pyspark.sql import functions as F
 
         target = f"{self.catalog}.{SILVER_TABLES[feed]}"
+        tag = f"{self._query_id}:{batch_id}"
+        done = spark.sql(
+            f"SELECT 1 FROM {target}.snapshots WHERE summary['{BATCH_PROPERTY}'] = '{tag}' LIMIT 1"
+        ).first()
+        if done is not None:
+            return 0
         fields = [f.name for f in get_event_type(feed).fields]
-        at = F.struct("topic", "partition", "offset")
-        # Event ids seen more than once in this batch, with the Kafka record that wins.
-        repeated = (
-            on_time.groupBy("event_id")
-            .agg(F.min(at).alias("_first"), F.count(F.lit(1)).alias("_n"))
-            .filter("_n > 1")
-            .drop("_n")
-        )
-        lateness = timedelta(seconds=self.settings.streaming.allowed_lateness_s)
-        batch_ids = on_time.select("event_id")
-        existing = (
-            spark.table(target)
-            .filter(F.col("event_time") >= F.expr(f"TIMESTAMP '{(floor - lateness).isoformat()}'"))
-            .select("event_id")
-            .join(F.broadcast(batch_ids), "event_id", "left_semi")
-        )
-        rows = (
-            on_time.join(F.broadcast(existing), "event_id", "left_anti")
-            .join(F.broadcast(repeated), "event_id", "left")
-            .filter(F.col("_first").isNull() | (F.col("_first") == at))
-            .select(
-                *fields,
-                F.col("topic").alias("kafka_topic"),
-                F.col("partition").alias("kafka_partition"),
-                F.col("offset").alias("kafka_offset"),
-                F.current_timestamp().alias("processed_at"),
-            )
+        rows = on_time.select(
+            *fields,
+            F.col("topic").alias("kafka_topic"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.current_timestamp().alias("processed_at"),
         )
         before = self._latest_snapshot(spark, target)
         # No clustering shuffle per micro-batch: compaction sorts the files later.
-        rows.writeTo(target).option("distribution-mode", "none").option("fanout-enabled", "true").append()
+        (
+            rows.writeTo(target)
+            .option("distribution-mode", "none")
+            .option("fanout-enabled", "true")
+            .option(f"snapshot-property.{BATCH_PROPERTY}", tag)
+            .append()
+        )
         after = self._latest_snapshot(spark, target)
         return self._added(before, after)
+
+
+def keyed_records(source: DataFrame) -> DataFrame:
+    """Kafka records parsed by their feed's schema, with their dedup key: the event id of a valid
+    record, the Kafka coordinates of any other (never a duplicate: every malformed record reaches
+    the dead letters, and a malformed record cannot shadow a valid one with the same id)."""
+    from pyspark.sql import functions as F
+
+    records = source.select(
+        "topic",
+        "partition",
+        "offset",
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("value").cast("string").alias("value"),
+    )
+    feeds = {feed: get_event_type(feed) for feed in FEED_TOPICS}
+    parsed = parse_feeds(records, feeds, FEED_TOPICS)
+    coordinates = F.concat_ws("@", "topic", F.col("partition").cast("string"), F.col("offset").cast("string"))
+    return parsed.withColumn(
+        "_dedup", F.when(F.col(VALID), F.col("event_id")).otherwise(coordinates)
+    ).withColumn("_seen_at", F.current_timestamp())
 
 
 def silver_query(
     spark: SparkSession, settings: Settings, available_now: bool = False, name: str = "silver"
 ) -> StreamingQuery:
+    window = f"{int(settings.streaming.silver_dedup_window_s)} seconds"
+    deduped = (
+        keyed_records(kafka_source(spark, settings, headers=False))
+        # Arrival time (the batch's time), so the state forgets an id after the window, and no
+        # record is ever late for the dedup itself: lateness is the marks' business.
+        .withWatermark("_seen_at", window)
+        .dropDuplicatesWithinWatermark(["topic", "_dedup"])
+    )
     writer = (
-        kafka_source(spark, settings, headers=False)
-        .writeStream.queryName(name)
-        .option("checkpointLocation", str(settings.checkpoint_dir / name))
+        deduped.writeStream.queryName(name)
+        .option("checkpointLocation", settings.checkpoint_location(name))
         .foreachBatch(SilverBatch(settings, name))
     )
     writer = (

@@ -132,7 +132,15 @@ _WINDOW = (
     required("window_end", TIMESTAMP, "End of the event-time window (exclusive)."),
 )
 _UPDATED_AT = required(
-    "updated_at", TIMESTAMP, "Processing time the stream wrote this row; later rows supersede."
+    "updated_at",
+    TIMESTAMP,
+    "Event time the row is as of: the newest quote behind it (replays give the same value).",
+)
+_RETRACTED = optional(
+    "retracted",
+    BOOLEAN,
+    "True when a quote that arrived out of order showed this row never held: consumers drop the "
+    "key (the gold table deletes it). Null or false otherwise.",
 )
 
 MARKET_PRICES_LIVE = AggregateType(
@@ -223,7 +231,7 @@ MARKET_AGG_1M = AggregateType(
 ARBITRAGE_OPPORTUNITIES = AggregateType(
     name="arbitrage_opportunities",
     topic="agg.arbitrage",
-    schema_version=1,
+    schema_version=2,
     doc="A cross-book arbitrage on one game, market and line, from opening to closing; each update "
     "re-emits the row under the same arb_id.",
     time_column="updated_at",
@@ -237,10 +245,13 @@ ARBITRAGE_OPPORTUNITIES = AggregateType(
         _market(),
         _LINE_POINT,
         required("status", STRING, "open while the best prices sum below 100%.", enum=tuple(ArbitrageStatus)),
-        required("opened_at", TIMESTAMP, "When the arbitrage was first seen."),
-        optional("closed_at", TIMESTAMP, "When it was first seen gone; null while open."),
+        required("opened_at", TIMESTAMP, "Event time of the quote that made the arbitrage."),
+        optional("closed_at", TIMESTAMP, "Event time of the quote that ended it; null while open."),
         required(
-            "age_s", DOUBLE, "Seconds from opened_at to this update (to closed_at once closed).", minimum=0.0
+            "age_s",
+            DOUBLE,
+            "Seconds from opened_at to its last change (to closed_at once closed).",
+            minimum=0.0,
         ),
         required(
             "inverse_sum", DOUBLE, "Sum of 1/best price; below 1 is an arbitrage.", exclusive_minimum=0.0
@@ -251,13 +262,14 @@ ARBITRAGE_OPPORTUNITIES = AggregateType(
         required("bookmakers", ListOf(STRING), "Book offering each best price, same order."),
         required("stakes", ListOf(DOUBLE), "Equal-payout stakes per 100 staked in total, same order."),
         _UPDATED_AT,
+        _RETRACTED,
     ),
 )
 
 STEAM_MOVES = AggregateType(
     name="steam_moves",
     topic="agg.steam_moves",
-    schema_version=1,
+    schema_version=2,
     doc="A selection whose price moved the same way at several bookmakers within one window "
     "(sharp money hitting the market).",
     time_column="window_start",
@@ -276,7 +288,8 @@ STEAM_MOVES = AggregateType(
             "median_move_pct", DOUBLE, "Median signed move (last/open - 1, in %) of the books that moved."
         ),
         required("threshold_pct", DOUBLE, "Move a book needed to count, in %.", minimum=0.0),
-        required("detected_at", TIMESTAMP, "Processing time of detection."),
+        required("detected_at", TIMESTAMP, "Event time the window's board is as of when the move shows."),
+        _RETRACTED,
     ),
 )
 

@@ -295,14 +295,33 @@ def time_range() -> tuple[datetime, datetime]:
     return RANGE
 
 
+# Which column orders these hand-written records' versions, i.e. the order they were published in.
+_PUBLISHED_BY = {
+    MARKET_PRICES_LIVE.name: "updated_at",
+    MARKET_AGG_1M.name: "updated_at",
+    ARBITRAGE_OPPORTUNITIES.name: "updated_at",
+    STEAM_MOVES.name: "detected_at",
+    PIPELINE_HEALTH.name: "observed_at",
+}
+
+
+def _published(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each record with ``published_at``, the Kafka timestamp (ms) Druid ingests beside it."""
+    column = _PUBLISHED_BY[name]
+    return [
+        r | {"published_at": int(datetime.fromisoformat(r[column].replace("Z", "+00:00")).timestamp() * 1000)}
+        for r in rows
+    ]
+
+
 @pytest.fixture(scope="session")
 def records(live_prices, minute_bars, arbitrages, steam, health) -> dict[str, list[dict[str, Any]]]:
     return {
-        MARKET_PRICES_LIVE.name: live_prices,
-        MARKET_AGG_1M.name: minute_bars,
-        ARBITRAGE_OPPORTUNITIES.name: arbitrages,
-        STEAM_MOVES.name: steam,
-        PIPELINE_HEALTH.name: health,
+        MARKET_PRICES_LIVE.name: _published(MARKET_PRICES_LIVE.name, live_prices),
+        MARKET_AGG_1M.name: _published(MARKET_AGG_1M.name, minute_bars),
+        ARBITRAGE_OPPORTUNITIES.name: _published(ARBITRAGE_OPPORTUNITIES.name, arbitrages),
+        STEAM_MOVES.name: _published(STEAM_MOVES.name, steam),
+        PIPELINE_HEALTH.name: _published(PIPELINE_HEALTH.name, health),
     }
 
 
@@ -341,10 +360,10 @@ def _druid_row(agg: AggregateType, record: dict[str, Any]) -> list[Any]:
         if f.name == agg.time_column:
             at = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
             value = at.replace(microsecond=at.microsecond // 1000 * 1000)
-        elif f.type is BOOLEAN:
+        elif f.type is BOOLEAN and value is not None:
             value = int(value)
         out.append(value)
-    return out
+    return [*out, record["published_at"]]
 
 
 @pytest.fixture(scope="session")
@@ -357,7 +376,7 @@ def druid_sql(records: dict[str, list[dict[str, Any]]]) -> Iterator[Callable[[st
         columns = [
             "__time TIMESTAMP" if f.name == agg.time_column else f"{f.name} {_duck_type(f.type)}"
             for f in agg.fields
-        ]
+        ] + ["published_at BIGINT"]
         con.execute(f"CREATE TABLE {agg.name} ({', '.join(columns)})")
         rows = [_druid_row(agg, r) for r in records[agg.name]]
         con.executemany(f"INSERT INTO {agg.name} VALUES ({', '.join('?' * len(columns))})", rows)

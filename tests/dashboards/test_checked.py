@@ -20,6 +20,11 @@ T0 = datetime(2024, 3, 27, 18, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
 
 
+def published(at: str) -> int:
+    """The Kafka timestamp (ms) a version published at ``at`` carries."""
+    return int(datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() * 1000)
+
+
 def arb(arb_id: str, at: str, status: str, sport: str = "soccer_epl") -> dict:
     return {
         "arb_id": arb_id,
@@ -29,6 +34,7 @@ def arb(arb_id: str, at: str, status: str, sport: str = "soccer_epl") -> dict:
         "point": None,
         "status": status,
         "updated_at": at,
+        "published_at": published(at),
     }
 
 
@@ -96,6 +102,7 @@ def bar(
         "selection": selection,
         "bookmaker_margin": margin,
         "updated_at": updated,
+        "published_at": published(updated),
     }
 
 

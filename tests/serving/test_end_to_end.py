@@ -1,12 +1,13 @@
 """The serving layer end to end: simulator -> Kafka -> aggregates job -> Kafka -> Druid -> dashboards.
 
 One streaming run serves every test (module fixture `run`): the session's Druid gets every
-supervisor (pointed at the session broker), the aggregates job starts on the session's Spark
-and lake, the live-market simulator publishes through the project's publisher, and once the job
-has consumed the last quote and drained gold, the tests compare
+supervisor (pointed at the session broker), the aggregates and gold jobs start on the session's
+Spark and lake, the live-market simulator publishes through the project's publisher, and once the
+aggregates have consumed the last quote and gold has drained, the tests compare
 
-* each Druid datasource with the gold Iceberg table it mirrors (latest version per key: the
-  aggregate topics are at-least-once and re-emit a row on every update),
+* each Druid datasource with its topic, record for record (Druid reads Kafka exactly once), and
+  the topic's latest record per key with the gold Iceberg table (the topics re-emit a row on every
+  update; gold keeps the latest),
 * every panel and variable query of every dashboard, rendered as Grafana sends it, run on Druid,
   and each dashboard's checked panel with `dashboards.checked` computed from the topics' records.
 
@@ -15,7 +16,7 @@ played at 60x match speed, 120 simulated seconds (every game plays to full time)
 quotes. Scores move the latent price in jumps while slow books still quote the old one, so the
 board goes through arbitrages (about 40 windows by `producers.simulator.arbitrage_windows`, half
 of them open for 4 simulated seconds or more, in h2h, spreads and totals; the job sees ~20, half
-closed by the end) and steam moves (about 100 by `streaming.market.detect_steam`). Quotes are
+closed by the end) and steam moves (about 100 by `lakehouse.market.detect_steam`). Quotes are
 paced at `SPEEDUP` simulated seconds per wall second so micro-batches see the board between
 quotes, as live; produced all at once, a batch would only see the final board and no
 short-lived arbitrage.
@@ -60,8 +61,8 @@ from producers.simulator import Simulator, arbitrage_windows
 from serving.overlord import Overlord
 from serving.query import DruidQuery
 from serving.specs import all_specs
-from streaming.aggregates import GOLD
-from streaming.runner import run_jobs
+from streaming.gold import GOLD
+from streaming.runner import run_jobs, stop_between_batches
 from tests.support.dashboard_checks import CHECKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -74,12 +75,6 @@ INVALID_QUOTES = 3  # dead-lettered by the publisher, reported as the simulator'
 
 AGGREGATES = {agg.name: agg for agg in AGGREGATE_TYPES.values()}
 GOLD_AGGREGATES = [AGGREGATES[name] for name in GOLD]
-VERSION_COLUMN = {  # which column orders re-emitted versions of one key
-    "market_prices_live": "updated_at",
-    "market_agg_1m": "updated_at",
-    "arbitrage_opportunities": "updated_at",
-    "steam_moves": "detected_at",
-}
 DASHBOARDS = sorted(p.stem for p in JSON_DIR.glob("*.json"))
 
 # Panel columns that may be null in every row of this run, and why (rows are always required).
@@ -132,7 +127,8 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def _read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record on the topic, from the beginning to the current end (what Druid ingests)."""
+    """Every record on the topic in offset order, from the beginning to the current end (what Druid
+    ingests), each with ``published_at``: its Kafka timestamp, as Druid keeps it."""
     end = _end_offsets(bootstrap, topic)
     wanted = sum(end.values())
     consumer = _consumer(bootstrap)
@@ -143,7 +139,7 @@ def _read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         for message in consumer.consume(num_messages=5000, timeout=0.5):
             assert message.error() is None, message.error()
             if message.offset() < end[message.partition()]:
-                out.append(json.loads(message.value()))
+                out.append(json.loads(message.value()) | {"published_at": message.timestamp()[1]})
     consumer.close()
     assert len(out) == wanted, f"{topic}: read {len(out)} of {wanted} records"
     return out
@@ -273,7 +269,7 @@ def run(
             "streaming": lake_settings.streaming.model_copy(update={"starting_offsets": "latest"}),
         }
     )
-    runner = threading.Thread(target=run_jobs, args=(settings, ["aggregates"]), daemon=True)
+    runner = threading.Thread(target=run_jobs, args=(settings, ["aggregates", "gold"]), daemon=True)
     runner.start()
     deadline = time.monotonic() + 120
     while not any(q.name == "aggregates" and q.lastProgress for q in spark.streams.active):
@@ -290,9 +286,10 @@ def run(
         _wait_consumed(spark, kafka_broker.bootstrap, feed_topic("odds"), timeout=120)
     finally:
         for q in spark.streams.active:
-            q.stop()
+            stop_between_batches(q)
         runner.join(120)
     assert not runner.is_alive()
+    run_jobs(settings, ["aggregates", "gold"], available_now=True)  # gold takes the last records
     timings["stream drained"] = time.monotonic() - began
 
     topics = {name: _read_topic(kafka_broker.bootstrap, agg.topic) for name, agg in AGGREGATES.items()}
@@ -338,7 +335,7 @@ def _millis(at: datetime) -> datetime:
 
 
 def _canonical(agg: AggregateType, row: dict[str, Any], druid: bool) -> dict[str, Any]:
-    """A gold or Druid row in one shape: timestamps as UTC datetimes (the time column to the
+    """A gold, topic or Druid row in one shape: timestamps as UTC datetimes (the time column to the
     millisecond, as Druid's `__time`), booleans as bool, everything else as is."""
     out: dict[str, Any] = {}
     for f in agg.fields:
@@ -367,26 +364,21 @@ def _key(agg: AggregateType, row: dict[str, Any]) -> tuple:
 
 
 def _latest_per_key(agg: AggregateType, rows: Iterable[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
-    """The latest version of each key; two different versions on one instant fail (undetermined)."""
-    version = VERSION_COLUMN[agg.name]
-    best: dict[tuple, dict[str, Any]] = {}
+    """A consumer's view of a topic: the last record of each key in offset order, retractions dropped."""
+    latest: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        k = _key(agg, row)
-        if k not in best or row[version] > best[k][version]:
-            best[k] = row
-        elif row[version] == best[k][version]:
-            assert row == best[k], f"{agg.name} {k}: two versions at {row[version]}"
-    return best
+        latest[_key(agg, row)] = row
+    return {k: r for k, r in latest.items() if not r.get("retracted")}
 
 
 def _assert_rows_equal(agg: AggregateType, got: dict[tuple, dict], expected: dict[tuple, dict]) -> None:
     assert got.keys() == expected.keys(), (
-        f"{agg.name}: {len(got.keys() - expected.keys())} keys only in Druid, "
-        f"{len(expected.keys() - got.keys())} only in gold"
+        f"{agg.name}: {len(got.keys() - expected.keys())} keys only in the first, "
+        f"{len(expected.keys() - got.keys())} only in the second"
     )
     for k, row in expected.items():
         diff = {c: (got[k][c], v) for c, v in row.items() if not _same(got[k][c], v)}
-        assert not diff, f"{agg.name} {k}: Druid != gold on {diff}"
+        assert not diff, f"{agg.name} {k}: rows differ on {diff}"
 
 
 def _same_rows(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
@@ -436,13 +428,16 @@ def test_the_run_produced_every_aggregate_kind(run: Run) -> None:
 
 
 @pytest.mark.parametrize("name", [agg.name for agg in GOLD_AGGREGATES])
-def test_druid_holds_what_gold_holds(run: Run, name: str) -> None:
-    """The latest version of every key in Druid is the gold row, column for column."""
+def test_druid_holds_the_topic_and_gold_its_latest_row_per_key(run: Run, name: str) -> None:
+    """Druid ingested every record of the topic once; gold is the topic's latest row per key."""
     agg = AGGREGATES[name]
+    topic = [r for r in run.topics[name] if r["game_id"] in run.games]
+    druid = [_canonical(agg, row, druid=True) for row in run.druid(name)]
+    assert _same_rows(druid, [_canonical(agg, row, druid=False) for row in topic]), f"{name}: Druid != topic"
     gold = {_key(agg, r): r for r in (_canonical(agg, row, druid=False) for row in run.gold(name))}
-    druid = _latest_per_key(agg, (_canonical(agg, row, druid=True) for row in run.druid(name)))
+    latest = _latest_per_key(agg, (_canonical(agg, row, druid=False) for row in topic))
     assert gold, f"gold.{name} has no rows of this run"
-    _assert_rows_equal(agg, druid, gold)
+    _assert_rows_equal(agg, gold, latest)
 
 
 def test_latest_price_per_key_in_druid_sql_equals_gold(run: Run) -> None:

@@ -41,9 +41,10 @@ def test_spec_follows_the_schema(agg) -> None:
     assert spec["spec"]["ioConfig"]["topic"] == agg.topic
     assert spec["spec"]["ioConfig"]["useEarliestOffset"] is True
     assert schema["timestampSpec"] == {"column": agg.time_column, "format": "iso"}
-    # Every field but the time column is a dimension, in schema order; no metrics, no rollup.
+    # Every field but the time column is a dimension, in schema order, then the Kafka record
+    # timestamp (latest-per-key reads); no metrics, no rollup.
     names = [d["name"] for d in schema["dimensionsSpec"]["dimensions"]]
-    assert names == [f.name for f in agg.fields if f.name != agg.time_column]
+    assert names == [*(f.name for f in agg.fields if f.name != agg.time_column), "published_at"]
     assert schema["metricsSpec"] == []
     assert schema["granularitySpec"]["rollup"] is False
     assert schema["granularitySpec"]["queryGranularity"] == {"type": "none"}

@@ -60,13 +60,21 @@ def _rows(settings: Settings, table: str) -> int:
 
 
 def _start(env: dict[str, str], *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "stream", "run", "--job", "bronze", "--job", "silver", *extra],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the kill takes the JVM down with it
-    )
+    return _start_jobs(env, "--job", "bronze", "--job", "silver", *extra)
+
+
+def _start_jobs(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """The stream in its own process; its output appended to `<state>/stream.log` for a failure's story."""
+    log = Path(env["LAKEHOUSE_STATE_DIR"]) / "stream.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "stream", "run", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the kill takes the JVM down with it
+        )
 
 
 def test_sigkill_restarts_lose_nothing_and_duplicate_nothing(own_broker: KafkaBroker, tmp_path: Path) -> None:
@@ -123,3 +131,82 @@ def test_sigkill_restarts_lose_nothing_and_duplicate_nothing(own_broker: KafkaBr
     dead = catalog.load_table("silver.dead_letters").scan().to_arrow()
     assert dead.num_rows == bad
     assert len(set(dead["kafka_offset"].to_pylist())) == bad
+
+
+def _end_offsets(bootstrap: str, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "offsets"})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
+    finally:
+        consumer.close()
+
+
+def test_aggregates_and_gold_with_checkpoints_on_s3_survive_sigkill(
+    own_broker: KafkaBroker, moto_server, tmp_path: Path
+) -> None:
+    """Checkpoints and state stores on S3 (moto, through s3a); the job is SIGKILLed mid-stream three
+    times; afterwards gold and the topics' latest rows equal the odds math on the input."""
+    import boto3
+
+    from streaming.aggregates import engine_settings
+    from tests.streaming.harness import IsolatedRun, ticks_by_game
+    from tests.support.market_oracle import expected_rows
+
+    sim = Simulator(seed=13, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
+    records = [r for feed, r in sim.run(100) if feed == "odds"]
+    producer = Producer(
+        {"bootstrap.servers": own_broker.bootstrap, "enable.idempotence": True, "acks": "all"}
+    )
+    for r in records:
+        producer.produce("odds.quotes", key=r["game_id"], value=json.dumps(r).encode())
+    assert producer.flush(30) == 0
+    s3 = boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="eu-west-1")
+    s3.create_bucket(Bucket="checkpoints", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    env = {
+        **os.environ,
+        "LAKEHOUSE_STATE_DIR": str(tmp_path / "state"),
+        "LAKEHOUSE_KAFKA__BOOTSTRAP_SERVERS": own_broker.bootstrap,
+        "LAKEHOUSE_CATALOG__S3_ENDPOINT": moto_server.endpoint,
+        "LAKEHOUSE_STREAMING__CHECKPOINT_ROOT": "s3a://checkpoints/run",
+        "LAKEHOUSE_STREAMING__AGGREGATES_MAX_OFFSETS_PER_TRIGGER": "400",
+        "LAKEHOUSE_STREAMING__GOLD_TRIGGER_INTERVAL": "1 second",
+    }
+    jobs = ("--job", "aggregates", "--job", "gold")
+    rng = random.Random(7)
+    progress = []
+    for _ in range(3):
+        before = _end_offsets(own_broker.bootstrap, "agg.market_prices_live")
+        proc = _start_jobs(env, *jobs)
+        deadline = time.monotonic() + 120
+        while (
+            _end_offsets(own_broker.bootstrap, "agg.market_prices_live") == before
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)
+        time.sleep(rng.uniform(0.2, 4.0))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        progress.append(_end_offsets(own_broker.bootstrap, "agg.market_prices_live"))
+    assert progress[0] > 0, progress
+    final = _start_jobs(env, *jobs, "--available-now")
+    assert final.wait(timeout=600) == 0
+
+    # The checkpoints are on S3, not on the local disk.
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="checkpoints", Prefix="run/aggregates/").get("Contents", [])
+    ]
+    assert any("/state/" in k for k in keys) and any("/commits/" in k for k in keys), keys[:10]
+    assert not (tmp_path / "state" / "checkpoints" / "aggregates").exists()
+
+    settings = Settings(
+        state_dir=tmp_path / "state", kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap)
+    )
+    run = IsolatedRun(settings, own_broker)
+    expected: dict = {}
+    for game_id, (meta, ticks) in ticks_by_game(records).items():
+        expected |= expected_rows(game_id, meta, ticks, engine_settings(settings))
+    assert run.gold_rows() == run.topic_rows() == expected

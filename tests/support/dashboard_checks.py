@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dashboards import (
@@ -114,16 +114,23 @@ def open_arbitrages(
 ) -> list[Row]:
     """Arbitrage radar, "Open arbitrages", from ``arbitrage_opportunities`` records.
 
-    Each arbitrage's state is its latest row in the range (by ``updated_at``) after the sport and
-    competition filters; the stat is one row: ``open_arbitrages`` = states with status ``open``.
+    Each arbitrage's state is its latest published row in the range (by ``published_at``) after
+    the sport and competition filters; the stat is one row: ``open_arbitrages`` = states with
+    status ``open`` that are not retracted.
     """
     chosen = _filters(variables, ("sport", "competition"))
     states = _latest(
         (r for r in _in_range(records, ARBITRAGE_OPPORTUNITIES, time_from, time_to) if _keep(r, chosen)),
         key=lambda r: (r["arb_id"], r["game_id"], r["sport"], r["market"], r["point"]),
-        at=lambda r: _time(r, ARBITRAGE_OPPORTUNITIES.time_column),
+        at=_published,
     )
-    return [{"open_arbitrages": sum(1 for s in states.values() if s["status"] == "open")}]
+    return [
+        {
+            "open_arbitrages": sum(
+                1 for s in states.values() if s["status"] == "open" and not s.get("retracted")
+            )
+        }
+    ]
 
 
 def mean_margin_per_bookmaker(
@@ -134,7 +141,7 @@ def mean_margin_per_bookmaker(
     Rows of the chosen market (default h2h) in the range (by ``window_start``) with a
     ``bookmaker_margin``, after the sport/competition/bookmaker filters; each bar (window, game,
     market, point, bookmaker, selection) counts once, with its latest emission's margin (by
-    ``updated_at``).  Per bookmaker: ``mean_margin``, ``min_margin``, ``max_margin``, ``bars``.
+    ``published_at``).  Per bookmaker: ``mean_margin``, ``min_margin``, ``max_margin``, ``bars``.
     Ordered by mean_margin, then bookmaker.
     """
     chosen = _filters(variables, ("sport", "competition", "bookmaker"))
@@ -154,7 +161,7 @@ def mean_margin_per_bookmaker(
             r["bookmaker"],
             r["selection"],
         ),
-        at=lambda r: _time(r, "updated_at"),
+        at=_published,
     )
     margins: dict[str, list[float]] = defaultdict(list)
     for bar in bars.values():
@@ -179,8 +186,8 @@ def steam_moves_by_direction(
 
     Rows in the range (by ``window_start``) after the sport and competition filters; each move
     (window, game, market, point, selection) counts once with its latest detection (by
-    ``detected_at``).  Per direction: ``moves``, ``mean_move_pct`` (mean of median_move_pct),
-    ``max_books_moved``.  Ordered by direction.
+    ``published_at``), unless that detection is retracted.  Per direction: ``moves``,
+    ``mean_move_pct`` (mean of median_move_pct), ``max_books_moved``.  Ordered by direction.
     """
     chosen = _filters(variables, ("sport", "competition"))
     moves = _latest(
@@ -193,10 +200,10 @@ def steam_moves_by_direction(
             r["point"],
             r["selection"],
         ),
-        at=lambda r: _time(r, "detected_at"),
+        at=_published,
     )
     by_direction: dict[str, list[Record]] = defaultdict(list)
-    for m in moves.values():
+    for m in (m for m in moves.values() if not m.get("retracted")):
         by_direction[m["direction"]].append(m)
     return [
         {
@@ -273,6 +280,11 @@ def _time(record: Record, column: str) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"{column}={value!r} has no time zone")
     return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _published(record: Record) -> datetime:
+    """When the aggregates job published this version: its Kafka timestamp, Druid's ``published_at``."""
+    return datetime.fromtimestamp(record["published_at"] / 1000, UTC)
 
 
 def _in_range(

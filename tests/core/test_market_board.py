@@ -10,19 +10,16 @@ from typing import Any
 import pytest
 
 from lakehouse.config import Settings
-from lakehouse.odds import best_prices, devig_multiplicative, devig_shin, margin
-from lakehouse.schemas import ARBITRAGE_OPPORTUNITIES, STEAM_MOVES, validate
-from producers.connectors.odds_api import TheOddsApi
-from streaming.market import (
-    ArbitrageTracker,
-    MarketSummary,
+from lakehouse.market.board import (
     Quote,
-    arb_id,
     detect_steam,
     line_key,
     selections_for,
     summarise_market,
 )
+from lakehouse.odds import best_prices, devig_multiplicative, devig_shin, margin
+from lakehouse.schemas import STEAM_MOVES, validate
+from producers.connectors.odds_api import TheOddsApi
 
 GAME = "2024-03-30:newcastle-united:west-ham-united"
 T0 = datetime(2024, 3, 27, 18, 0, tzinfo=UTC)
@@ -199,61 +196,8 @@ def test_steam_record_validates() -> None:
         point=2.5,
         detected_at=T0 + timedelta(minutes=1, seconds=2),
     )
-    assert validate(STEAM_MOVES, record) == record
+    assert validate(STEAM_MOVES, record) == {**record, "retracted": None}
     assert record["direction"] == "shortening" and record["median_move_pct"] == pytest.approx(-5.0)
-
-
-# ---------------------------------------------------------------------- arbitrage tracker
-
-
-def summary(books: dict[str, dict[str, float]] = BOOKS, game_id: str = GAME) -> list[MarketSummary]:
-    return summarise_market(board(books, game_id=game_id))
-
-
-def test_tracker_open_update_close_lifecycle() -> None:
-    tracker = ArbitrageTracker()
-    [opened] = tracker.update(summary(), T0)
-    assert opened["status"] == "open" and opened["age_s"] == 0.0 and opened["closed_at"] is None
-    assert opened["arb_id"] == arb_id(GAME, "h2h", None, T0)
-    assert opened["selections"] == list(ORDER)
-    assert opened["best_prices"] == [2.10, 3.60, 4.20]
-    assert opened["bookmakers"] == ["book_a", "book_b", "book_c"]
-    assert opened["stakes"] == pytest.approx([48.0, 28.0, 24.0])
-    assert opened["guaranteed_return"] == pytest.approx(0.0080, abs=5e-5)
-
-    wider = {**BOOKS, "book_c": {**BOOKS["book_c"], "away": 4.50}}
-    [still] = tracker.update(summary(wider), T0 + timedelta(seconds=30))
-    assert (still["arb_id"], still["status"], still["age_s"]) == (opened["arb_id"], "open", 30.0)
-    assert still["opened_at"] == opened["opened_at"]
-    assert still["guaranteed_return"] > opened["guaranteed_return"]
-
-    gone = {**BOOKS, "book_c": {**BOOKS["book_c"], "away": 3.90}}
-    [closed] = tracker.update(summary(gone), T0 + timedelta(seconds=45))
-    assert (closed["arb_id"], closed["status"], closed["age_s"]) == (opened["arb_id"], "closed", 45.0)
-    assert closed["closed_at"] == "2024-03-27T18:00:45.000000Z"
-    assert closed["best_prices"] == [2.10, 3.60, 4.50]  # the last prices that were an arbitrage
-    assert tracker.update(summary(gone), T0 + timedelta(seconds=60)) == []
-    assert tracker.open_keys == ()
-
-    [reopened] = tracker.update(summary(), T0 + timedelta(seconds=90))
-    assert reopened["arb_id"] != opened["arb_id"] and reopened["age_s"] == 0.0
-    for record in (opened, still, closed, reopened):
-        assert validate(ARBITRAGE_OPPORTUNITIES, record)["arb_id"] == record["arb_id"]
-
-
-def test_tracker_closes_only_what_the_update_covers() -> None:
-    other = "2024-03-30:arsenal:chelsea"
-    tracker = ArbitrageTracker()
-    assert len(tracker.update([*summary(), *summary(game_id=other)], T0)) == 2
-    # an update about the other game only leaves GAME's window open
-    records = tracker.update(summary(game_id=other), T0 + timedelta(seconds=5))
-    assert [r["game_id"] for r in records] == [other]
-    # a line that vanished (incomplete now) closes when its game and market are in scope
-    [closed] = tracker.update([], T0 + timedelta(seconds=9), scope=[(GAME, "h2h")])
-    assert (closed["game_id"], closed["status"], closed["age_s"]) == (GAME, "closed", 9.0)
-    assert tracker.open_keys == ((other, "h2h", None),)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        tracker.update([], datetime(2024, 3, 27))
 
 
 # ---------------------------------------------------------------------- real capture

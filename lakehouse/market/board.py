@@ -1,8 +1,8 @@
-"""Market math behind the real-time aggregates, over a board of latest quotes.
+"""Market math over a board of latest quotes: lines, best prices, consensus, margins, steam.
 
-Pure Python on purpose (no pyspark): the streaming jobs call these functions from
-``foreachBatch`` on each touched game's quotes, and the same numbers can be checked
-line by line against ``lakehouse.odds`` in tests and recomputed by batch jobs.
+Pure Python on purpose (no pyspark): the speed layer's engine (``lakehouse.market.engine``)
+calls these functions on each game's board, and the same numbers can be checked line by line
+against ``lakehouse.odds`` in tests and recomputed by batch jobs.
 
 Vocabulary: the *board* of a game and market is the latest quote of every bookmaker and
 selection; a *line* is the handicap or total those quotes are for (both sides of a spread
@@ -12,7 +12,7 @@ book, and a bookmaker is *complete* on a line when it prices every selection its
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,14 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.odds import Arbitrage, arbitrage, devig_multiplicative, devig_shin, margin
-from lakehouse.schemas import ArbitrageStatus, Market, Selection, SteamDirection, format_timestamp
+from lakehouse.schemas import Market, Selection, SteamDirection, format_timestamp
 
 __all__ = [
-    "ArbitrageTracker",
+    "Line",
     "MarketSummary",
     "Quote",
     "SteamMove",
-    "arb_id",
     "detect_steam",
     "line_key",
     "selections_for",
@@ -212,12 +211,31 @@ def _summarise_line(
         best_prices=best_prices,
         best_bookmakers=best_bookmakers,
         complete_bookmakers=complete,
-        margins={b: margin(ps) for b, ps in books.items()},
-        fair_shin=_consensus(selections, [devig_shin(ps) for ps in books.values()]),
-        fair_multiplicative=_consensus(selections, [devig_multiplicative(ps) for ps in books.values()]),
+        margins={b: _book_margin(tuple(ps)) for b, ps in books.items()},
+        fair_shin=_consensus(selections, [_book_shin(tuple(ps)) for ps in books.values()]),
+        fair_multiplicative=_consensus(
+            selections, [_book_multiplicative(tuple(ps)) for ps in books.values()]
+        ),
         arbitrage=arbitrage(best_prices),
         as_of=max(at for at, _ in quotes),
     )
+
+
+# A book's own prices rarely all move between two summaries of the same board, so its de-vig is
+# remembered by price tuple: the speed layer re-summarises every window each micro-batch.
+@functools.lru_cache(maxsize=1 << 16)
+def _book_shin(prices: tuple[float, ...]) -> list[float]:
+    return devig_shin(prices)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _book_multiplicative(prices: tuple[float, ...]) -> list[float]:
+    return devig_multiplicative(prices)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _book_margin(prices: tuple[float, ...]) -> float:
+    return margin(prices)
 
 
 def _consensus(selections: tuple[str, ...], per_book: list[list[float]]) -> dict[str, float] | None:
@@ -312,88 +330,3 @@ def detect_steam(
                     )
                 )
     return out
-
-
-# ---------------------------------------------------------------------- arbitrage windows
-
-
-def arb_id(game_id: str, market: str, line: Line, opened_at: datetime) -> str:
-    """Deterministic id of one arbitrage window, so replays and re-emits upsert one row."""
-    parts = (game_id, market, "" if line is None else repr(float(line)), format_timestamp(opened_at))
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()
-
-
-@dataclass
-class _Window:
-    arb_id: str
-    opened_at: datetime
-    last: MarketSummary  # the latest state that was still an arbitrage
-
-
-class ArbitrageTracker:
-    """Open arbitrage windows per (game_id, market, line), turned into ``arbitrage_opportunities``.
-
-    State is in memory; a streaming job keeps one tracker per task (games are partitioned by
-    id) or rebuilds it from the ``agg.arbitrage`` topic on restart.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[ArbKey, _Window] = {}
-
-    @property
-    def open_keys(self) -> tuple[ArbKey, ...]:
-        return tuple(self._open)
-
-    def update(
-        self,
-        summaries: Iterable[MarketSummary],
-        at: datetime,
-        scope: Iterable[tuple[str, str]] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Records for every window open at ``at``, and a final one for each that closed.
-
-        ``summaries`` are the whole current board of each (game_id, market) they cover, so an
-        open key of a covered game and market that is missing (line moved or incomplete) or
-        no longer an arbitrage closes. ``scope`` widens what counts as covered, e.g. to
-        close a game's windows with no summaries left. Other open windows are untouched.
-        A closing record repeats the last arbitrage prices (what could have been traded)
-        with ``closed_at`` = ``at``.
-        """
-        if at.tzinfo is None:
-            raise ValueError("at must be timezone-aware")
-        summaries = list(summaries)
-        covered = {(s.game_id, s.market) for s in summaries} | set(scope or ())
-        current = {s.key: s for s in summaries if s.is_arbitrage}
-        records = []
-        for key, summary in current.items():
-            window = self._open.get(key)
-            if window is None:
-                window = self._open[key] = _Window(arb_id(*key, at), at, summary)
-            window.last = summary
-            records.append(self._record(window, at, closed=False))
-        for key in [k for k in self._open if k[:2] in covered and k not in current]:
-            records.append(self._record(self._open.pop(key), at, closed=True))
-        return records
-
-    @staticmethod
-    def _record(window: _Window, at: datetime, *, closed: bool) -> dict[str, Any]:
-        s, arb = window.last, window.last.arbitrage
-        return {
-            "arb_id": window.arb_id,
-            "game_id": s.game_id,
-            "sport": s.sport,
-            "market": s.market,
-            "point": s.line,
-            "status": (ArbitrageStatus.CLOSED if closed else ArbitrageStatus.OPEN).value,
-            "opened_at": format_timestamp(window.opened_at),
-            "closed_at": format_timestamp(at) if closed else None,
-            # clamped: a batch stamped before the window opened (clock skew) must not go negative
-            "age_s": max(0.0, (at - window.opened_at).total_seconds()),
-            "inverse_sum": arb.inverse_sum,
-            "guaranteed_return": arb.guaranteed_return,
-            "selections": list(s.selections),
-            "best_prices": [s.best_prices[x] for x in s.selections],
-            "bookmakers": [s.best_bookmakers[x] for x in s.selections],
-            "stakes": list(arb.stakes),
-            "updated_at": format_timestamp(at),
-        }

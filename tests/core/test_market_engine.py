@@ -1,0 +1,270 @@
+"""The market engine: its rows equal an independent recomputation, whatever the batching and order."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
+from lakehouse.market.engine import Output, stamp, to_micros
+from lakehouse.schemas import get_aggregate_type, validate
+from tests.support.market_oracle import expected_rows, latest_rows
+
+GAME = "2024-03-30:arsenal:chelsea"
+META = GameMeta("soccer_epl", "Arsenal", "Chelsea", to_micros("2024-03-30T15:00:00Z"))
+T0 = to_micros("2024-03-30T12:00:00Z")
+US = 1_000_000
+SETTINGS = EngineSettings(window_s=60, lateness_s=120, steam_threshold_pct=2.0, steam_min_books=2)
+
+
+def tick(
+    s: float,
+    book: str,
+    selection: str,
+    price: float,
+    *,
+    market: str = "h2h",
+    point: float | None = None,
+    n: int = 0,
+    previous: float | None = None,
+) -> Tick:
+    t = T0 + int(s * US)
+    return Tick(
+        t,
+        f"{book}-{selection}-{s}-{n}",
+        market,
+        book,
+        selection,
+        price,
+        point,
+        book == "betfair_ex_uk",
+        t,
+        previous,
+    )
+
+
+def run(
+    batches: Sequence[Sequence[Tick]], engine: EngineSettings = SETTINGS
+) -> tuple[GameState, list[Output]]:
+    """Feed batches through one state (pickled between batches, as the state store does)."""
+    state = GameState(GAME)
+    applied: list[Tick] = []
+    outputs: list[Output] = []
+
+    def history(since: int) -> list[Tick]:
+        return [t for t in applied if t.t >= since]
+
+    for batch in batches:
+        state = GameState.loads(state.dumps())
+        out, new = state.apply(batch, META, engine, history)
+        applied.extend(new)
+        outputs += out
+    return state, outputs
+
+
+def test_rows_validate_against_the_aggregate_schemas() -> None:
+    ticks = [
+        tick(1, "a", "home", 2.1),
+        tick(2, "a", "draw", 3.4),
+        tick(3, "a", "away", 3.9),
+        tick(4, "b", "home", 2.3),
+        tick(5, "b", "draw", 3.6),
+        tick(6, "b", "away", 4.2),
+    ]
+    _, outputs = run([ticks])
+    assert {o.aggregate for o in outputs} >= {
+        "market_prices_live",
+        "market_agg_1m",
+        "arbitrage_opportunities",
+    }
+    for out in outputs:
+        assert validate(get_aggregate_type(out.aggregate), out.record) is not None
+
+
+def test_a_three_way_market_board_windows_and_an_arbitrage_on_event_time() -> None:
+    ticks = [
+        tick(1, "a", "home", 2.0),
+        tick(2, "a", "draw", 3.0),
+        tick(3, "a", "away", 3.6),
+        tick(4, "b", "home", 2.2),
+        tick(5, "b", "draw", 3.2),
+        tick(6, "b", "away", 3.6),
+        tick(70, "c", "home", 1.9),
+        tick(71, "c", "away", 4.1),
+        tick(72, "c", "draw", 4.5),  # 1/2.2+1/4.5+1/4.1 < 1
+        tick(130, "c", "draw", 3.2),  # gone again
+    ]
+    _, outputs = run([ticks])
+    rows = latest_rows(outputs)
+    (arb,) = [r for (agg, _), r in rows.items() if agg == "arbitrage_opportunities"]
+    assert (arb["opened_at"], arb["closed_at"], arb["status"]) == (
+        stamp(T0 + 72 * US),
+        stamp(T0 + 130 * US),
+        "closed",
+    )
+    assert arb["best_prices"] == [2.2, 4.5, 4.1] and arb["bookmakers"] == ["b", "c", "c"]
+    assert arb["inverse_sum"] == pytest.approx(1 / 2.2 + 1 / 4.5 + 1 / 4.1) and arb["age_s"] == 58.0
+    live = rows[("market_prices_live", f"{GAME}|h2h|c|draw")]
+    assert (live["price"], live["previous_price"], live["updated_at"]) == (3.2, 4.5, stamp(T0 + 130 * US))
+    # Window 2 (60-120 s) sees the board at its end: a and b from window 1, c from its own quotes.
+    bar = rows[("market_agg_1m", f"{stamp(T0 + 60 * US)}|{GAME}|h2h|None|c|draw")]
+    assert (bar["open_price"], bar["last_price"], bar["quotes"], bar["best_price"]) == (4.5, 4.5, 1, 4.5)
+    assert bar["best_bookmaker"] == "c" and bar["bookmaker_margin"] == pytest.approx(
+        1 / 1.9 + 1 / 4.5 + 1 / 4.1 - 1
+    )
+    assert bar["updated_at"] == stamp(T0 + 72 * US)
+    assert rows == expected_rows(GAME, META, ticks, SETTINGS)
+
+
+def test_the_capture_bug_a_window_keeps_the_consensus_of_every_book() -> None:
+    """Books of one window arriving in separate batches must not leave an earlier consensus behind."""
+    ticks = [
+        tick(s, book, sel, p)
+        for s, (book, sel, p) in enumerate(
+            [
+                ("a", "home", 2.0),
+                ("a", "draw", 3.4),
+                ("a", "away", 4.0),
+                ("b", "home", 2.1),
+                ("b", "draw", 3.3),
+                ("b", "away", 3.7),
+                ("c", "home", 1.95),
+                ("c", "draw", 3.5),
+                ("c", "away", 4.2),
+            ]
+        )
+    ]
+    one = latest_rows(run([ticks])[1])
+    split = latest_rows(run([ticks[:3], ticks[3:6], ticks[6:]])[1])
+    assert split == one == expected_rows(GAME, META, ticks, SETTINGS)
+    bar = one[("market_agg_1m", f"{stamp(T0)}|{GAME}|h2h|None|a|home")]
+    assert bar["fair_prob_shin"] == pytest.approx(  # the mean of the three books' own Shin probabilities
+        expected_rows(GAME, META, ticks, SETTINGS)[("market_agg_1m", f"{stamp(T0)}|{GAME}|h2h|None|a|home")][
+            "fair_prob_shin"
+        ]
+    )
+
+
+def test_out_of_order_quotes_rederive_and_retract() -> None:
+    """A late-arriving quote that kills an arbitrage already published retracts it."""
+    base = [
+        tick(1, "a", "home", 2.0),
+        tick(2, "a", "away", 2.0),
+        tick(3, "b", "home", 1.9),
+        tick(4, "b", "away", 1.7),
+    ]
+    arb_maker = tick(10, "c", "home", 2.2)  # 1/2.2 + 1/2.0 < 1: an arbitrage from t=10
+    spoiler = tick(8, "a", "away", 1.6)  # older, arrives last: from t=8 the best away is 1.7, no arbitrage
+    in_order = latest_rows(run([[*base, spoiler, arb_maker]])[1])
+    _, shuffled_out = run([base, [arb_maker], [spoiler]])
+    shuffled = latest_rows(shuffled_out)
+    assert shuffled == in_order == expected_rows(GAME, META, [*base, spoiler, arb_maker], SETTINGS)
+    retracted = [o for o in shuffled_out if o.record.get("retracted")]
+    assert [o.aggregate for o in retracted] == ["arbitrage_opportunities"]
+
+
+def test_late_and_duplicate_quotes_are_counted_and_left_out() -> None:
+    first = [tick(1000, "a", "home", 2.0), tick(1001, "a", "away", 2.0)]
+    late = tick(800, "b", "home", 2.5)  # 200 s behind the game's newest, lateness 120 s
+    state, outputs = run([first, [late, first[0]]])
+    assert (state.late, state.duplicates) == (1, 1)
+    assert ("market_prices_live", f"{GAME}|h2h|b|home") not in latest_rows(outputs)
+
+
+def test_state_is_bounded_windows_behind_the_watermark_leave() -> None:
+    ticks = [tick(s, "a", ("home", "away")[s % 2], 2.0 + (s % 7) / 100) for s in range(0, 3600, 5)]
+    state, _ = run([ticks[i : i + 37] for i in range(0, len(ticks), 37)])
+    assert len(state.windows) <= 4  # 120 s lateness + the current 60 s window
+    assert len(state.live) == 2 and len(state.base) == 2
+
+
+# ---------------------------------------------------------------------- differential, generated
+
+BOOKS = ("a", "b", "c", "d", "betfair_ex_uk")
+
+
+@st.composite
+def game_quotes(draw: Any) -> list[Tick]:
+    n = draw(st.integers(min_value=1, max_value=60))
+    out = []
+    for i in range(n):
+        market = draw(st.sampled_from(["h2h", "h2h", "totals", "spreads", "h2h_lay"]))
+        selection = draw(
+            st.sampled_from(
+                {
+                    "h2h": ["home", "draw", "away"],
+                    "h2h_lay": ["home", "draw", "away"],
+                    "totals": ["over", "under"],
+                    "spreads": ["home", "away"],
+                }[market]
+            )
+        )
+        point = None
+        if market == "totals":
+            point = draw(st.sampled_from([2.5, 3.0]))
+        elif market == "spreads":
+            point = draw(st.sampled_from([-0.5, 0.5, -1.0, 1.0]))
+        price = draw(st.sampled_from([1.5, 1.8, 1.9, 2.0, 2.05, 2.1, 2.3, 2.6, 3.2, 3.6, 4.0, 4.6, 5.5]))
+        s = draw(st.integers(min_value=0, max_value=400))
+        out.append(
+            tick(
+                s,
+                draw(st.sampled_from(BOOKS)),
+                selection,
+                price,
+                market=market,
+                point=point,
+                n=i,
+                previous=draw(st.sampled_from([None, None, 1.7])),
+            )
+        )
+    return out
+
+
+def _arrivals(ticks: list[Tick], rng: random.Random, lateness_s: int) -> list[Tick]:
+    """A shuffle in which no quote arrives more than ``lateness_s`` behind the newest one before it."""
+    ordered = sorted(ticks)
+    jittered = sorted(ordered, key=lambda t: t.t / US + rng.uniform(0, lateness_s * 0.9))
+    newest = -1
+    for t in jittered:
+        assert t.t >= newest - lateness_s * US
+        newest = max(newest, t.t)
+    return jittered
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ticks=game_quotes(),
+    seed=st.integers(min_value=0, max_value=2**32),
+    sizes=st.sampled_from([1, 2, 7, 1000]),
+)
+def test_any_batching_and_order_within_lateness_gives_the_oracles_rows(
+    ticks: list[Tick], seed: int, sizes: int
+) -> None:
+    rng = random.Random(seed)
+    arrivals = _arrivals(ticks, rng, int(SETTINGS.lateness_s))
+    batches = [arrivals[i : i + sizes] for i in range(0, len(arrivals), sizes)]
+    _, outputs = run(batches)
+    assert latest_rows(outputs) == expected_rows(GAME, META, ticks, SETTINGS)
+
+
+def test_a_steam_move_a_late_quote_undoes_is_retracted() -> None:
+    moves = [
+        tick(1, "a", "home", 2.0),
+        tick(2, "b", "home", 2.0),
+        tick(30, "a", "home", 1.8),
+        tick(31, "b", "home", 1.8),
+    ]
+    earlier = tick(0.5, "a", "home", 1.8)  # a opened the window at 1.8 already: only b moved
+    _, outputs = run([moves, [earlier]])
+    steam = [o.record for o in outputs if o.aggregate == "steam_moves"]
+    assert [(r["direction"], r["books_moved"], r["retracted"]) for r in steam] == [
+        ("shortening", 2, False),
+        ("shortening", 2, True),
+    ]
+    assert latest_rows(outputs) == expected_rows(GAME, META, [*moves, earlier], SETTINGS)
