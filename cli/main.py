@@ -39,8 +39,9 @@ def stack() -> None:
     "--with",
     "extras",
     multiple=True,
-    type=click.Choice(["moto", "druid"]),
-    help="Also start these (repeatable); druid also applies the Kafka supervisors.",
+    type=click.Choice(["moto", "druid", "spark-cluster"]),
+    help="Also start these (repeatable); druid also applies the Kafka supervisors; spark-cluster is "
+    "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER).",
 )
 def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
     """Start what is not running and apply infra/topics.yaml; a second call is a no-op."""
@@ -48,7 +49,11 @@ def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
 
     settings = get_settings()
     with_druid = "druid" in extras
-    actions = Stack(settings).up(with_moto=with_moto or "moto" in extras, with_druid=with_druid)
+    actions = Stack(settings).up(
+        with_moto=with_moto or "moto" in extras,
+        with_druid=with_druid,
+        with_spark_cluster="spark-cluster" in extras,
+    )
     for name, action in actions.items():
         click.echo(f"{name:8} {action}")
     if with_druid:
@@ -262,7 +267,9 @@ def _stream_process():
 
 
 @stream.command("run")
-@click.option("--job", "jobs", multiple=True, help="bronze, silver, aggregates (repeatable); default: all.")
+@click.option(
+    "--job", "jobs", multiple=True, help="bronze, silver, aggregates, gold (repeatable); default: all."
+)
 @click.option("--available-now", is_flag=True, help="Process what Kafka holds now, then exit.")
 def stream_run(jobs: tuple[str, ...], available_now: bool) -> None:
     """Run the jobs in the foreground until SIGTERM/SIGINT (or, with --available-now, done)."""

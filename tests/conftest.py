@@ -27,6 +27,7 @@ from infra.stack.druid import DruidCluster  # noqa: E402
 from infra.stack.kafka import KafkaBroker  # noqa: E402
 from infra.stack.moto import MotoServer  # noqa: E402
 from infra.stack.process import free_port  # noqa: E402
+from infra.stack.spark_cluster import SparkCluster  # noqa: E402
 from infra.stack.topics import apply_topics  # noqa: E402
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings  # noqa: E402
 
@@ -72,6 +73,24 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """A Spark standalone master and two 1-core workers from the pyspark distribution."""
+    cluster = SparkCluster(
+        home=tmp_path_factory.mktemp("spark-cluster"),
+        port=free_port(),
+        webui_port=free_port(),
+        workers=2,
+        cores=1,
+        memory="2g",
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

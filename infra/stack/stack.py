@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from infra.stack.moto import MotoServer
+from infra.stack.spark_cluster import SparkCluster
 from infra.stack.topics import apply_topics
 from lakehouse.config import Settings
 from lakehouse.jvm import ensure_jars
@@ -80,8 +81,20 @@ class Stack:
             worker_capacity=druid.worker_capacity,
             jars=settings.jars_dir / "druid",  # resolved by ensure_jars in `up`
         )
+        sc = settings.spark_cluster
+        self.spark_cluster = SparkCluster(
+            home=settings.stack_dir / "spark",
+            host=sc.host,
+            port=sc.port,
+            webui_port=sc.webui_port,
+            workers=sc.workers,
+            cores=sc.cores,
+            memory=sc.memory,
+        )
 
-    def up(self, with_moto: bool = False, with_druid: bool = False) -> dict[str, str]:
+    def up(
+        self, with_moto: bool = False, with_druid: bool = False, with_spark_cluster: bool = False
+    ) -> dict[str, str]:
         """Start what is not running, then apply topics; a second call changes nothing."""
         ensure_jars(self.settings)
         started = time.monotonic()
@@ -93,6 +106,9 @@ class Stack:
             actions["moto"] = "started" if self.moto.start() else "already running"
         if with_druid:
             actions["druid"] = self._start_druid()
+        if with_spark_cluster:
+            state = "started" if self.spark_cluster.start() else "already running"
+            actions["spark"] = f"{state} at {self.spark_cluster.url}"
         log.info("stack up", seconds=round(time.monotonic() - started, 1), **actions)
         return actions
 
@@ -104,7 +120,13 @@ class Stack:
 
     def down(self) -> dict[str, str]:
         actions = {}
-        for name, service in (("druid", self.druid), ("moto", self.moto), ("kafka", self.kafka)):
+        services = (
+            ("spark", self.spark_cluster),
+            ("druid", self.druid),
+            ("moto", self.moto),
+            ("kafka", self.kafka),
+        )
+        for name, service in services:
             actions[name] = "stopped" if service.stop() else "not running"
         return actions
 
@@ -124,6 +146,16 @@ class Stack:
                     self.moto.healthy(),
                     self.moto.endpoint,
                     self.moto.process.crashed(),
+                ),
+                *(
+                    ServiceStatus(
+                        f"spark-{name}",
+                        pid,
+                        pid is not None and self.spark_cluster.healthy(),
+                        self.spark_cluster.url,
+                        False,
+                    )
+                    for name, pid in self.spark_cluster.pids().items()
                 ),
                 *(
                     ServiceStatus(f"druid-{s.name}", s.pid, s.healthy, s.endpoint, s.crashed)
