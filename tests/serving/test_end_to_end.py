@@ -197,6 +197,15 @@ def _simulate(settings: Settings, sim_start: datetime) -> tuple[int, int, set[st
     return sent["odds"], len(windows), games
 
 
+def _broker_outage(broker: KafkaBroker, after_s: float, timings: dict[str, float]) -> None:
+    time.sleep(after_s)
+    began = time.monotonic()
+    broker.kill()
+    time.sleep(5)
+    broker.start()
+    timings["broker down and back"] = time.monotonic() - began
+
+
 def _polled_sources(settings: Settings) -> None:
     """Health of two polled API sources, which the simulator cannot report: it has no API quota,
     no freshness of its own (its event times are simulated) and is never down.  One source is up
@@ -279,7 +288,13 @@ def run(
 
     wall_start = datetime.now(UTC)
     sim_start = wall_start - timedelta(seconds=SIM_SECONDS)
+    # Mid-run the broker is SIGKILLed and restarted: the producers buffer and retry, the
+    # aggregates' Kafka writes wait or fail their batch and retry; no row may be lost on the way
+    # to Druid or gold (the tests below compare Druid, the topics and gold row for row).
+    outage = threading.Thread(target=_broker_outage, args=(kafka_broker, SIM_SECONDS / SPEEDUP / 2, timings))
+    outage.start()
     quotes, sim_arbitrages, games = _simulate(settings, sim_start)
+    outage.join()
     _polled_sources(settings)
     timings["simulated"] = time.monotonic() - began
     try:
