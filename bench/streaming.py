@@ -19,6 +19,7 @@ to its row in `agg.market_prices_live`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import tempfile
@@ -131,6 +132,11 @@ def _state_after_a_day(spark: Any, settings: Settings, bootstrap: str, day_s: fl
     _drain_aggregates(spark, day, name="aggregates_day")
     evict_after = time.time() + 11  # past the idle TTL: the next batch evicts the finished games
     time.sleep(11)
+    # A batch runs only for new input: a few quotes of a next game make the one that evicts.
+    next_game = (r for f, r in Simulator(seed=10, game_speed=10.0).run(60) if f == "odds")
+    for record in itertools.islice(next_game, 20):
+        producer.produce("odds.quotes", key=record["game_id"], value=json.dumps(record).encode())
+    producer.flush(60)
     query = aggregates_query(spark, day, name="aggregates_day")
     state: dict[str, Any] = {}
     deadline = time.monotonic() + 120
