@@ -77,7 +77,7 @@ def dbt_build(
     ]  # fmt: skip
     for selector in select:
         args += ["--select", selector]
-    log.info("dbt build", target=target, select=list(select))
+    log.info("dbt build", dbt_target=target, select=list(select))
     with _environment(_profile_env(settings, target)):
         try:
             outcome = dbtRunner().invoke(args)

@@ -5,8 +5,9 @@ cost more than the load itself. Each table gets one commit per call, an overwrit
 names exactly the partitions being loaded, so a season loaded twice leaves the same rows (the
 old files are dropped from the new snapshot, never appended to), and a season whose file no
 longer has rejects loses its old rejects too. A commit that loses a race with another writer
-(two mapped Airflow tasks committing to one table) is retried on the refreshed table; the
-partitions differ, so re-applying the overwrite is safe.
+(two mapped Airflow tasks, or two backfills run at once) is retried on the refreshed table:
+re-applying an overwrite replaces its partitions again, so the retry is safe whether the other
+writer loaded other seasons or the same ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysFalse, And, BooleanExpression, EqualTo, Or, Reference
 from pyiceberg.expressions.literals import literal
 from sqlalchemy.exc import OperationalError
@@ -102,7 +103,7 @@ def _replace(catalog: Catalog, identifier: str, data: pa.Table, where: BooleanEx
                 warnings.filterwarnings("ignore", message="Delete operation did not match any records")
                 table.overwrite(data, overwrite_filter=where)
             return
-        except (CommitFailedException, OperationalError) as exc:  # lost the race / SQLite busy
+        except (CommitFailedException, ValidationException, OperationalError) as exc:  # lost a race / busy
             if isinstance(exc, OperationalError) and "locked" not in str(exc):
                 raise
             if attempt == COMMIT_ATTEMPTS:

@@ -163,7 +163,11 @@ def load_warehouse(
 def open_target(settings: Settings, **kwargs: Any) -> Target:
     if settings.warehouse.kind == "snowflake":
         return SnowflakeTarget(settings, **kwargs)
-    return DuckDBTarget(settings.duckdb_path, settings.warehouse.raw_schema)
+    return DuckDBTarget(
+        settings.duckdb_path,
+        settings.warehouse.raw_schema,
+        lock_timeout_s=settings.warehouse.duckdb_lock_timeout_s,
+    )
 
 
 def _partition_values(partitions: Sequence[Partition]) -> str:
@@ -176,17 +180,42 @@ def _partition_values(partitions: Sequence[Partition]) -> str:
 # --- DuckDB --------------------------------------------------------------------------------
 
 
+def connect_duckdb(path: Path, lock_timeout_s: float) -> Any:
+    """A read-write connection, waiting while another process holds the file's lock.
+
+    DuckDB lets one process write a file at a time; two backfills (or a backfill and dbt)
+    started together used to fail one of them at once.
+    """
+    import duckdb
+    from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
+
+    def locked(exc: BaseException) -> bool:
+        return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+    @retry(
+        retry=retry_if_exception(locked),
+        stop=stop_after_delay(lock_timeout_s),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        before_sleep=lambda state: log.info(
+            "warehouse file locked, waiting", path=str(path), attempt=state.attempt_number
+        ),
+        reraise=True,
+    )
+    def connect() -> Any:
+        return duckdb.connect(str(path))
+
+    return connect()
+
+
 class DuckDBTarget:
     """The embedded warehouse: one DuckDB file, schema ``raw``."""
 
     kind = "duckdb"
 
-    def __init__(self, path: Path, schema: str = "raw") -> None:
-        import duckdb
-
+    def __init__(self, path: Path, schema: str = "raw", lock_timeout_s: float = 600.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.schema = path, schema
-        self.con = duckdb.connect(str(path))
+        self.con = connect_duckdb(path, lock_timeout_s)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
     def replace(self, table: str, data: pa.Table, partitions: Sequence[Partition] | None) -> None:

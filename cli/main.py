@@ -173,15 +173,29 @@ def produce() -> None:
 @click.option(
     "--health-port", type=int, default=None, help="Port of /health and /metrics (0 = any free port)."
 )
-def produce_run(sources: tuple[str, ...], duration: float | None, health_port: int | None) -> None:
-    """Poll the sources of producers/schedule.yaml concurrently until stopped."""
+@click.option(
+    "--schedule",
+    "schedule_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A schedule file of your own (default: producers/schedule.yaml).",
+)
+def produce_run(
+    sources: tuple[str, ...], duration: float | None, health_port: int | None, schedule_file: Path | None
+) -> None:
+    """Poll the sources of a schedule concurrently until stopped."""
     from producers.app import run_schedule
+    from producers.scheduler import load_schedule
 
-    scheduler = run_schedule(get_settings(), sources=sources, duration_s=duration, health_port=health_port)
+    schedule = load_schedule(schedule_file) if schedule_file else None
+    scheduler = run_schedule(
+        get_settings(), schedule, sources=sources, duration_s=duration, health_port=health_port
+    )
     polls = len(scheduler.outcomes)
     sent = sum(o.sent for _, o in scheduler.outcomes)
     dead = sum(o.dead_lettered for _, o in scheduler.outcomes)
     click.echo(f"{polls} polls, {sent} records sent, {dead} dead-lettered")
+    _fail_on_undelivered(scheduler.undelivered)
 
 
 @produce.command("replay")
@@ -203,6 +217,7 @@ def produce_replay(
     click.echo(
         f"{summary['records']} records, sent {summary['sent']}, dead-lettered {summary['dead_lettered']}"
     )
+    _fail_on_undelivered(summary["undelivered"])
 
 
 @produce.command("simulate")
@@ -220,6 +235,16 @@ def produce_simulate(seconds: float, rate: float | None, seed: int, realtime: bo
     click.echo(
         f"sent {summary['sent']} ({summary['per_second']:.0f}/s), arbitrage windows {summary['arbitrages']}"
     )
+    _fail_on_undelivered(summary["undelivered"])
+
+
+def _fail_on_undelivered(undelivered: int) -> None:
+    """Records handed to the producer but never acknowledged by Kafka make the command fail."""
+    if undelivered:
+        raise click.ClickException(
+            f"{undelivered} records were not delivered to Kafka at {get_settings().kafka.bootstrap} "
+            "(is the broker up?); sent counts records handed to the producer"
+        )
 
 
 @main.group("iceberg")
@@ -273,9 +298,12 @@ def _stream_process():
 @click.option("--available-now", is_flag=True, help="Process what Kafka holds now, then exit.")
 def stream_run(jobs: tuple[str, ...], available_now: bool) -> None:
     """Run the jobs in the foreground until SIGTERM/SIGINT (or, with --available-now, done)."""
-    from streaming.runner import JOBS, run_jobs
+    from streaming.runner import JOBS, StreamingQueryFailed, run_jobs
 
-    run_jobs(get_settings(), jobs or JOBS, available_now=available_now)
+    try:
+        run_jobs(get_settings(), jobs or JOBS, available_now=available_now)
+    except StreamingQueryFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @stream.command("start")
@@ -293,8 +321,9 @@ def stream_start(jobs: tuple[str, ...]) -> None:
 
 @stream.command("stop")
 def stream_stop() -> None:
-    """Stop the background jobs gracefully (SIGTERM: the current batch completes)."""
-    click.echo("streaming stopped" if _stream_process().stop(timeout=60) else "streaming not running")
+    """Stop the background jobs gracefully (SIGTERM to the driver: each query's current batch completes)."""
+    stopped = _stream_process().stop(timeout=90, leader_first=True)
+    click.echo("streaming stopped" if stopped else "streaming not running")
 
 
 @stream.command("status")
@@ -307,15 +336,22 @@ def stream_status() -> None:
     pid = process.pid()
     click.echo(f"streaming {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
     metrics = get_settings().state_dir / "streaming" / "metrics.json"
+    failed = []
     if metrics.exists():
         now = datetime.now(UTC)
         for name, m in json.loads(metrics.read_text()).items():
+            if "error" in m:
+                failed.append(name)
+                click.echo(f"  {name:11} FAILED at {m['failed_at']}: {m['error']}")
+                continue
             age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
             click.echo(
                 f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
                 f"{m['trigger_ms']} ms, lag {m['kafka_lag']} ({age:.0f} s ago)"
             )
-    sys.exit(0 if pid else 1)
+    if failed:
+        click.echo(f"failed: {', '.join(failed)}", err=True)
+    sys.exit(0 if pid and not failed else 1)
 
 
 @main.group("batch")

@@ -33,6 +33,9 @@ class KafkaSettings(BaseModel):
     batch_size: int = 512 * 1024
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "zstd"
     queue_max_messages: int = 500_000
+    # How long a record may wait for the cluster before it counts as undelivered (and the
+    # producer commands exit non-zero).
+    delivery_timeout_ms: int = 120_000
 
     @property
     def bootstrap(self) -> str:
@@ -109,6 +112,9 @@ class StreamingSettings(BaseModel):
     aggregates_lateness_s: float = 120.0
     aggregates_idle_s: float = 1800.0
     gold_trigger_interval: str = "10 seconds"  # the gold tables take larger, rarer commits
+    # A record dated more than this after its Kafka timestamp moves no watermark: silver keeps it
+    # but it moves no (feed, source) mark, and the aggregates leave it out.
+    future_s: float = 86400.0
     allowed_lateness_s: float = 3600.0  # silver: older than (latest event time - this) = late
     silver_dedup_window_s: float = 3600.0  # silver: a record re-sent within this is a duplicate
     window_s: int = 60
@@ -118,6 +124,9 @@ class StreamingSettings(BaseModel):
     # Where every query keeps its checkpoint (and its state store): "" is <state_dir>/checkpoints;
     # an object store in production, e.g. s3a://bucket/checkpoints.
     checkpoint_root: str = ""
+    # A query that fails is restarted from its checkpoint this many times (1 s, 2 s, 4 s ... apart)
+    # before the run fails; 0 (the default) fails the run, non-zero, at the first failure.
+    query_restarts: int = 0
 
 
 class DruidSettings(BaseModel):
@@ -165,6 +174,9 @@ class WarehouseSettings(BaseModel):
     kind: Literal["duckdb", "snowflake"] = "duckdb"
     duckdb_path: Path | None = None  # default: <state_dir>/warehouse.duckdb
     raw_schema: str = "raw"
+    # DuckDB allows one writing process per file: a second backfill (or dbt) waits this long
+    # for the lock instead of failing.
+    duckdb_lock_timeout_s: float = 600.0
     snowflake_account: str = ""
     snowflake_user: str = ""
     snowflake_role: str = "TRANSFORMER"

@@ -33,6 +33,7 @@ def producer_config(kafka: KafkaSettings, *, client_id: str, **overrides: Any) -
         "linger.ms": kafka.linger_ms,
         "batch.size": kafka.batch_size,
         "queue.buffering.max.messages": kafka.queue_max_messages,
+        "message.timeout.ms": kafka.delivery_timeout_ms,
         "log_level": 3,  # errors only: delivery failures are counted and reported by the caller
         **overrides,
     }

@@ -98,7 +98,7 @@ def run_schedule(
             scheduler.run(duration_s)
     finally:
         server.shutdown()
-        publisher.close()
+        scheduler.undelivered = publisher.close()
     return scheduler
 
 
@@ -157,14 +157,15 @@ def replay(
             # A bad price is an odds record; a bad row (date, team) is the match itself.
             publisher.dead_letter(reject.feed or default_feed, reject)
         sent = publish_timeline(publisher, items, speed, f"replay {what}", stop)
-        return {
-            "records": len(items),
-            "sent": sent,
-            "dead_lettered": len(rejects),
-            "stats": publisher.stats.as_dict(),
-        }
     finally:
-        publisher.close()
+        undelivered = publisher.close()
+    return {
+        "records": len(items),
+        "sent": sent,
+        "dead_lettered": len(rejects),
+        "undelivered": undelivered,
+        "stats": publisher.stats.as_dict(),
+    }
 
 
 def _at(record: dict[str, Any]) -> datetime:
@@ -218,6 +219,11 @@ def simulate(
         publisher.flush(60)
         health.flush()
     finally:
-        publisher.close()
+        undelivered = publisher.close()
     elapsed = _time.monotonic() - started
-    return {"sent": sent, "per_second": sent / elapsed if elapsed else 0.0, "arbitrages": len(windows)}
+    return {
+        "sent": sent,
+        "undelivered": undelivered,
+        "per_second": sent / elapsed if elapsed else 0.0,
+        "arbitrages": len(windows),
+    }

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lakehouse.config import KafkaSettings
 from lakehouse.kafka import producer_config
@@ -38,6 +38,9 @@ def encode_record(record: dict[str, Any]) -> bytes:
 
 
 POLL_EVERY = 1_000
+MAX_DEAD_LETTER_RAW = 100_000
+"""Characters of a rejected payload kept in its dead letter: a 2 MB error page must fit a Kafka
+record (1 MB by default) and still say what it was."""
 """Serve delivery callbacks every this many records (and whenever the local queue is full)."""
 
 
@@ -112,7 +115,11 @@ class Publisher:
                     unchanged += 1
                     continue
                 record = changed
-            self._send(feed, topic, record, detect)
+            refused = self._send(feed, topic, record, detect)
+            if refused is not None:
+                self.dead_letter(feed, Reject(f"Kafka refused the record: {refused}", raw, record["source"]))
+                dead += 1
+                continue
             sent += 1
         with self._lock:
             self.stats.sent[feed] += sent
@@ -137,7 +144,10 @@ class Publisher:
             self._callbacks[feed] = callback
         return callback
 
-    def _send(self, feed: str, topic: str, record: dict[str, Any], changes: ChangeDetector | None) -> None:
+    def _send(
+        self, feed: str, topic: str, record: dict[str, Any], changes: ChangeDetector | None
+    ) -> str | None:
+        """Queue one record; the error when Kafka refuses it outright (e.g. too large)."""
         headers = [
             ("source", record["source"].encode()),
             ("schema_version", str(record["schema_version"]).encode()),
@@ -153,17 +163,23 @@ class Publisher:
                 if err is None:  # state is committed only once Kafka has the record
                     changes.commit(record)
 
-        self._produce(topic, message_key(feed, record), encode_record(record), headers, on_delivery)
+        return self._produce(topic, message_key(feed, record), encode_record(record), headers, on_delivery)
 
     def dead_letter(self, feed: str, reject: Reject) -> None:
         """Send the raw payload and the reason to the feed's dead-letter topic."""
         raw = reject.raw
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
+        reason = reject.reason
+        if not isinstance(raw, str) and len(text := json.dumps(raw, default=str)) > MAX_DEAD_LETTER_RAW:
+            raw = text
+        if isinstance(raw, str) and len(raw) > MAX_DEAD_LETTER_RAW:
+            reason = f"{reason} (raw payload truncated from {len(raw)} characters)"
+            raw = raw[:MAX_DEAD_LETTER_RAW]
         body = {
             "feed": feed,
             "source": reject.source,
-            "reason": reject.reason,
+            "reason": reason,
             "failed_at": datetime.now(UTC).isoformat(),
             "raw": raw,
         }
@@ -176,7 +192,11 @@ class Publisher:
                     self.stats.delivery_failures[f"{feed}.dlq"] += 1
                 log.error("dead-letter delivery failed", feed=feed, error=str(err))
 
-        self._produce(dead_letter_topic(feed), reject.source or feed, value, headers, on_delivery)
+        refused = self._produce(dead_letter_topic(feed), reject.source or feed, value, headers, on_delivery)
+        if refused is not None:
+            with self._lock:
+                self.stats.delivery_failures[f"{feed}.dlq"] += 1
+            log.error("dead letter refused by Kafka", feed=feed, error=refused)
         with self._lock:
             self.stats.dead_lettered[feed] += 1
             self.stats.reasons[reject.reason.split(":")[0][:80]] += 1
@@ -184,7 +204,8 @@ class Publisher:
 
     def _produce(
         self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]], on_delivery: Any
-    ) -> None:
+    ) -> str | None:
+        """Queue a record; returns Kafka's error when it refuses the record outright."""
         while True:
             try:
                 self._producer.produce(
@@ -193,19 +214,25 @@ class Publisher:
                 break
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: let deliveries drain, then retry
+            except KafkaException as exc:  # e.g. MSG_SIZE_TOO_LARGE: no retry will change it
+                return str(exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else exc)
         self._unpolled += 1
         if self._unpolled >= POLL_EVERY:
             self._unpolled = 0
             self._producer.poll(0)
+        return None
 
     # -- lifecycle -----------------------------------------------------------------------
     def flush(self, timeout: float = 30.0) -> int:
         """Wait for outstanding deliveries; returns how many are still undelivered."""
         return self._producer.flush(timeout)
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 30.0) -> int:
+        """Flush and close; returns how many records never reached Kafka (failed or still queued)."""
         remaining = self.flush(timeout)
         if remaining:
             log.error("records left undelivered at shutdown", remaining=remaining)
         if self.changes is not None:
             self.changes.close()
+        with self._lock:
+            return remaining + sum(self.stats.delivery_failures.values())

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.log import get_logger
-from producers.base import Connector, ParseResult, PollContext, Reject
+from producers.base import Connector, PollContext
+from producers.connectors._common import body_reject
 from producers.http import SourceClient, SourceError, SourceUnavailable
 from producers.publisher import Publisher
 
@@ -48,8 +49,9 @@ def poll_once(
             parsed = connector.parse(request, response)
         except Exception as exc:  # a parser bug must not stop the producer; the body is kept
             log.exception("parser crashed", source=connector.name)
-            parsed = ParseResult(
-                rejects=[Reject(f"parser error: {type(exc).__name__}: {exc}", response.text, connector.name)]
+            # Capped and with the request's secrets blanked, as every whole-body reject.
+            parsed = body_reject(
+                f"parser error: {type(exc).__name__}: {exc}", response, connector.name, request
             )
         result = publisher.publish(connector.feed, parsed.events, parsed.rejects)
         outcome.sent += result.sent

@@ -29,6 +29,7 @@ from producers.runner import PollOutcome, poll_once
 log = get_logger(__name__)
 
 SCHEDULE_FILE = Path(__file__).with_name("schedule.yaml")
+MAX_CRASH_BACKOFF_S = 300.0  # a crashing poll is retried after 2, 4, 8 ... s, at most this
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Scheduler:
         self.games = GameBook()
         self.stop_event = threading.Event()
         self.outcomes: list[tuple[str, PollOutcome]] = []
+        self.undelivered = 0  # set by whoever closes the publisher (records that never reached Kafka)
         self._outcomes_lock = threading.Lock()
         self._clients = {
             s.name: SourceClient(
@@ -141,8 +143,24 @@ class Scheduler:
         connector = self.make_connector(job.source, job.options)
         client = self._clients[job.source]
         last_poll = time.monotonic()
+        crashes = 0
         while not self.stop_event.is_set():
-            outcome = poll_once(connector, client, self.publisher, self.games.context())
+            try:
+                outcome = poll_once(connector, client, self.publisher, self.games.context())
+            except Exception as exc:  # a bug or a refused record must not end the source's polling
+                crashes += 1
+                delay = min(MAX_CRASH_BACKOFF_S, 2.0**crashes)
+                error = f"poll crashed: {type(exc).__name__}: {exc}"[:300]
+                log.exception(
+                    "poll crashed", source=job.source, job=job.name, crashes=crashes, retry_in_s=delay
+                )
+                self.health.record_poll(job.source, error)
+                if once:
+                    return
+                self.stop_event.wait(delay)
+                continue
+            crashes = 0
+            self.health.record_poll(job.source, None)
             now = time.monotonic()
             self._report(job, outcome, now - last_poll)
             last_poll = now

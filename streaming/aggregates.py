@@ -192,8 +192,14 @@ def processor(settings: Settings) -> Any:
     return SparkMarketProcessor(engine_settings(settings), history_ttl_ms, int(s.aggregates_idle_s * 1000))
 
 
-def valid_quotes(source: DataFrame) -> DataFrame:
-    """The odds records of a Kafka source that pass the shared schema, with their Kafka time."""
+def valid_quotes(source: DataFrame, future_s: float) -> DataFrame:
+    """The odds records of a Kafka source that pass the shared schema, with their Kafka time.
+
+    A quote stamped more than ``future_s`` after its Kafka timestamp (the producer's create time)
+    is left out: each game's watermark follows its newest quote, so one quote dated 2099 would
+    make every later quote of its game late.  The bound is in the record, not the wall clock, so
+    the output stays a function of the input (silver keeps such quotes).
+    """
     from pyspark.sql import functions as F
 
     parsed = parse_feed(
@@ -202,7 +208,8 @@ def valid_quotes(source: DataFrame) -> DataFrame:
     # The filter reads a nondeterministic column on purpose: Spark may not push it below the
     # parse, where it would re-parse the JSON once per field it checks (measured 4x slower).
     barrier = parsed.withColumn("_barrier", F.rand(0))
-    return barrier.filter(F.col(VALID) & (F.col("_barrier") >= 0)).select(
+    believable = F.col("event_time") <= F.col("timestamp") + F.expr(f"INTERVAL {int(future_s)} SECONDS")
+    return barrier.filter(F.col(VALID) & (F.col("_barrier") >= 0) & believable).select(
         *_INPUT, (F.unix_micros("timestamp") / 1000).cast("long").alias("produced_ms")
     )
 
@@ -267,7 +274,7 @@ def aggregates_query(
         headers=False,
     )
     aggregated = (
-        valid_quotes(source)
+        valid_quotes(source, settings.streaming.future_s)
         .groupBy("game_id")
         .transformWithStateInPandas(
             statefulProcessor=processor(settings),

@@ -15,7 +15,7 @@ from lakehouse.kafka import spark_options
 from lakehouse.topics import FEED_TOPICS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 TABLE = BRONZE_KAFKA_RECORDS.identifier
@@ -52,14 +52,48 @@ def bronze_rows(source: DataFrame) -> DataFrame:
         "topic",
         "partition",
         "offset",
-        F.col("key").cast("string").alias("key"),
-        F.col("value").cast("string").alias("value"),
-        F.map_from_entries(
-            F.transform("headers", lambda h: F.struct(h["key"], h["value"].cast("string")))
-        ).alias("headers"),
+        text(F.col("key")).alias("key"),
+        text(F.col("value")).alias("value"),
+        header_map(F.col("headers")).alias("headers"),
         F.col("timestamp").alias("kafka_timestamp"),
         F.current_timestamp().alias("ingested_at"),
     )
+
+
+def text(raw: Column) -> Column:
+    """Kafka bytes as UTF-8 text; a byte sequence that is not UTF-8 becomes U+FFFD.
+
+    Parquet strings must be UTF-8: a raw cast stores the bytes as they are, and every reader of
+    the table (pyiceberg, DuckDB) then fails on the whole file.  Such a record can only be
+    malformed, and it stays whole in Kafka for its retention.
+    """
+    from pyspark.sql import functions as F
+
+    return F.make_valid_utf8(raw.cast("string"))
+
+
+def header_map(headers: Column) -> Column:
+    """Kafka headers as a map of UTF-8 text.
+
+    Kafka allows a key more than once; such a key keeps every value, in order, joined by
+    ", " (as HTTP folds repeated fields), instead of failing the query on Spark's duplicate
+    map key check.  Only records with a repeated key pay for the grouping.
+    """
+    from pyspark.sql import functions as F
+
+    entries = F.transform(headers, lambda h: F.struct(h["key"].alias("key"), text(h["value"]).alias("value")))
+    keys = F.transform(headers, lambda h: h["key"])
+    distinct = F.array_distinct(keys)
+    folded = F.map_from_arrays(
+        distinct,
+        F.transform(
+            distinct,
+            lambda k: F.array_join(
+                F.transform(F.filter(entries, lambda e: e["key"] == k), lambda e: e["value"]), ", "
+            ),
+        ),
+    )
+    return F.when(F.size(distinct) == F.size(keys), F.map_from_entries(entries)).otherwise(folded)
 
 
 def bronze_query(

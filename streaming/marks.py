@@ -2,9 +2,10 @@
 
 A record is late when its event time is older than the newest event time already seen from the
 same feed and source minus the allowed lateness.  Sources are kept apart because a replay of a
-2024 capture is not "late" next to a live 2026 feed: it is its own timeline.  The newest event time
-that can move a mark is capped at the wall clock, so one future-dated record cannot push a
-source's mark ahead and divert its next records.
+2024 capture is not "late" next to a live 2026 feed: it is its own timeline.  A record dated more
+than ``future_s`` after its own Kafka timestamp moves no mark, and the newest event time that can
+move one is capped at the wall clock, so one future-dated record cannot push a source's mark
+ahead and divert its next records (replays of history included).
 
 The marks a batch uses are written under its batch id before the batch writes anything, so when
 Spark runs that batch again after a crash it classifies every record as the first time; this is

@@ -19,7 +19,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from lakehouse.schemas import EventType, spark_schema
-from lakehouse.schemas.fields import DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, int_range
+from lakehouse.schemas.fields import (
+    DOUBLE,
+    INT,
+    LONG,
+    STRING,
+    TIMESTAMP,
+    TIMESTAMP_RANGE,
+    Field,
+    int_range,
+    timestamp_range_words,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -72,7 +82,17 @@ def _field_checks(field: Field, typed: Column, keys: Column, value_col: Column) 
             bad = {"<": typed < bound, ">": typed > bound, "<=": typed <= bound, ">=": typed >= bound}[op]
             checks.append((typed.isNotNull() & bad, F.format_string(f"{name}: %s is {words} {bound}", typed)))
         if field.type is DOUBLE:
-            checks.append((F.isnan(typed), F.lit(f"{name}: NaN is not a finite number")))
+            # NaN, and the infinities JSON can spell (1e400) or Spark reads ("Infinity").
+            non_finite = F.isnan(typed) | typed.isin(float("inf"), float("-inf"))
+            checks.append((non_finite, F.format_string(f"{name}: %s is not a finite number", typed)))
+    if field.type is TIMESTAMP:
+        earliest, latest = (F.lit(bound).cast("timestamp") for bound in TIMESTAMP_RANGE)
+        checks.append(
+            (
+                typed.isNotNull() & ((typed < earliest) | (typed >= latest)),
+                F.lit(f"{name}: {timestamp_range_words()}"),
+            )
+        )
     if field.type is STRING:
         if field.min_length is not None:
             checks.append(

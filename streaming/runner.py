@@ -67,8 +67,11 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
     reporters: dict[str, HealthReporter] = {}
     lock = threading.Lock()
 
+    names: dict[str, str] = {}
+
     class Listener(StreamingQueryListener):
         def onQueryStarted(self, event: Any) -> None:
+            names[str(event.id)] = event.name
             log.info("query started", name=event.name, id=str(event.id))
 
         def onQueryProgress(self, event: Any) -> None:
@@ -103,11 +106,38 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
             pass
 
         def onQueryTerminated(self, event: Any) -> None:
-            log.info("query terminated", id=str(event.id), error=event.exception)
+            name = names.get(str(event.id), str(event.id))
+            if event.exception is None:
+                log.info("query terminated", name=name, id=str(event.id))
+                return
+            error = first_line(event.exception)
+            log.error("query failed", name=name, id=str(event.id), error=error)
+            # `stream status` reads this: a dead query must not look like one between batches.
+            with lock:
+                latest[name] = {**latest.get(name, {"name": name}), "failed_at": _now(), "error": error}
+                path.write_text(json.dumps(latest, indent=1))
 
     listener = Listener()
     spark.streams.addListener(listener)
     return listener
+
+
+def first_line(error: str) -> str:
+    """The message of a query's exception without Spark's stack trace."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0][:500] if lines else "unknown error"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class StreamingQueryFailed(RuntimeError):
+    """A query died (after any restarts the settings allow); the run ends non-zero."""
+
+    def __init__(self, job: str, error: str) -> None:
+        super().__init__(f"streaming query {job} failed: {error}")
+        self.job = job
 
 
 UPSTREAM = {"gold": ("aggregates",)}
@@ -165,11 +195,21 @@ def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool
             signal.signal(sig, lambda *_: stop.set())
     started = datetime.now(UTC)
     finished: dict[str, datetime] = {}
+    restarts = dict.fromkeys(queries, 0)
     try:
         while not stop.is_set() and len(finished) < len(queries):
-            for job, q in queries.items():
+            for job, q in list(queries.items()):
                 if q.exception() is not None:
-                    raise RuntimeError(f"streaming query {q.name} failed: {q.exception()}")
+                    error = first_line(str(q.exception()))
+                    if restarts[job] >= settings.streaming.query_restarts:
+                        raise StreamingQueryFailed(job, error)
+                    restarts[job] += 1
+                    delay = min(60.0, 2.0 ** (restarts[job] - 1))
+                    log.warning(
+                        "restarting query", job=job, restart=restarts[job], after_s=delay, error=error
+                    )
+                    stop.wait(delay)
+                    queries[job] = q = builders[job](spark, settings, available_now=available_now)
                 if job in finished:
                     continue
                 upstream = [u for u in UPSTREAM.get(job, ()) if u in queries]
@@ -186,5 +226,7 @@ def run_jobs(settings: Settings, jobs: Sequence[str] = JOBS, available_now: bool
                 stop_between_batches(q)
         deadline = time.monotonic() + 30
         for q in queries.values():
-            q.awaitTermination(max(1, int(deadline - time.monotonic())))
+            if q.exception() is None:  # a failed query re-raises here: it was reported above
+                q.awaitTermination(max(1, int(deadline - time.monotonic())))
         spark.streams.removeListener(listener)
+    log.info("streaming stopped", queries=sorted(queries), drained=sorted(finished))

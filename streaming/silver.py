@@ -29,7 +29,7 @@ from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
 from lakehouse.topics import FEED_TOPICS
-from streaming.bronze import kafka_source
+from streaming.bronze import kafka_source, text
 from streaming.marks import CheckpointFiles, WatermarkLog
 from streaming.parse import KEYS, REASON, VALID, feed_struct, parse_feeds, with_reason
 
@@ -91,13 +91,18 @@ class SilverBatch:
             # One pass over the cached batch answers every question the writes need: how many
             # dead and late records, and each source's newest event time.
             valid = F.col(VALID)
+            # A record dated past its own Kafka time (plus a tolerance) moves no mark: one 2099 typo
+            # would make every later record of its source late, replays of history included.
+            believable = F.col("event_time") <= F.col("kafka_timestamp") + F.expr(
+                f"INTERVAL {int(self.settings.streaming.future_s)} SECONDS"
+            )
             stats = (
                 parsed.groupBy("source")
                 .agg(
                     F.count(F.when(~valid, 1)).alias("dead"),
                     F.count(F.when(valid & F.col(_LATE), 1)).alias("late"),
                     F.count(F.when(valid & ~F.col(_LATE), 1)).alias("on_time"),
-                    F.max(F.when(valid, F.col("event_time"))).alias("newest"),
+                    F.max(F.when(valid & believable, F.col("event_time"))).alias("newest"),
                 )
                 .collect()
             )
@@ -251,7 +256,7 @@ def keyed_records(source: DataFrame) -> DataFrame:
         "partition",
         "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        F.col("value").cast("string").alias("value"),
+        text(F.col("value")).alias("value"),
     )
     feeds = {feed: get_event_type(feed) for feed in FEED_TOPICS}
     parsed = parse_feeds(records, feeds, FEED_TOPICS)

@@ -101,12 +101,24 @@ class ManagedProcess:
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
-    def stop(self, timeout: float = 30.0) -> bool:
-        """SIGTERM the process group, then SIGKILL after `timeout`; True if something was stopped."""
+    def stop(self, timeout: float = 30.0, leader_first: bool = False) -> bool:
+        """SIGTERM the process group, then SIGKILL after `timeout`; True if something was stopped.
+
+        ``leader_first`` signals only the process this object started and lets it stop its own
+        children (a Python driver and its Spark JVM: signalling the group kills the JVM under a
+        running batch); the group gets SIGTERM only if the leader is still alive after ``timeout``.
+        """
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
+        if leader_first:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            if wait_until(lambda: not _alive(pid), timeout):
+                _signal_group(pid, signal.SIGTERM)  # anything the leader left behind
+                self.pid_file.unlink(missing_ok=True)
+                return True
         _signal_group(pid, signal.SIGTERM)
         if not wait_until(lambda: not _alive(pid), timeout):
             _signal_group(pid, signal.SIGKILL)

@@ -19,7 +19,18 @@ from datetime import datetime
 from typing import Any
 
 from lakehouse.schemas.events import RecordType
-from lakehouse.schemas.fields import BOOLEAN, DOUBLE, INT, LONG, STRING, TIMESTAMP, Field, ListOf, int_range
+from lakehouse.schemas.fields import (
+    BOOLEAN,
+    DOUBLE,
+    INT,
+    LONG,
+    STRING,
+    TIMESTAMP,
+    TIMESTAMP_RANGE,
+    Field,
+    ListOf,
+    int_range,
+)
 from lakehouse.schemas.timestamps import format_timestamp
 
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)$")
@@ -36,9 +47,11 @@ def canonical_timestamp(value: str) -> str | None:
     if not _RFC3339.match(value):
         return None
     try:
-        return format_timestamp(datetime.fromisoformat(value))
+        canonical = format_timestamp(datetime.fromisoformat(value))
     except ValueError:
         return None
+    # Canonical spellings have four-digit years, so text order is time order.
+    return canonical if TIMESTAMP_RANGE[0] <= canonical < TIMESTAMP_RANGE[1] else None
 
 
 def _bounds(field: Field) -> list[str]:

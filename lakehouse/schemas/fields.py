@@ -38,8 +38,17 @@ TIMESTAMP = Primitive.TIMESTAMP
 DATE = Primitive.DATE
 
 NUMERIC = frozenset({INT, LONG, DOUBLE})
+TIMESTAMP_RANGE = ("1900-01-01T00:00:00.000000Z", "2200-01-01T00:00:00.000000Z")
+"""The instants a record may carry, [low, high) in the canonical spelling.  Every sports time
+is well inside; beyond it a typo or a hostile value would overflow window ends, partition
+transforms and Druid's time column downstream."""
 INT_RANGES: dict[Primitive, tuple[int, int]] = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 """The integer widths every target enforces (an int32 overflow is silent in Spark)."""
+
+
+def timestamp_range_words() -> str:
+    """The words every validator uses for a timestamp outside TIMESTAMP_RANGE."""
+    return f"is outside the supported range [{TIMESTAMP_RANGE[0][:10]}, {TIMESTAMP_RANGE[1][:10]})"
 
 
 def int_range(type_: FieldType) -> tuple[int | None, int | None]:

@@ -22,11 +22,23 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from lakehouse.schemas.events import RecordType, get_event_type
 from lakehouse.schemas.fastpath import fast_checker, fast_checker_by_name
-from lakehouse.schemas.fields import DOUBLE, INT, LONG, TIMESTAMP, Field, FieldType, ListOf, StructOf
+from lakehouse.schemas.fields import (
+    DOUBLE,
+    INT,
+    LONG,
+    TIMESTAMP,
+    TIMESTAMP_RANGE,
+    Field,
+    FieldType,
+    ListOf,
+    StructOf,
+    timestamp_range_words,
+)
 from lakehouse.schemas.json_schema import json_schema
 from lakehouse.schemas.timestamps import format_timestamp
 
 _MAX_REASONS = 3
+_OUT_OF_RANGE = timestamp_range_words()
 _MAX_MESSAGE = 200
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
@@ -110,9 +122,13 @@ def _value(type_: FieldType, value: Any, path: str) -> Any:
         return _struct(type_.fields, value, path)
     if type_ is TIMESTAMP:
         try:
-            return format_timestamp(datetime.fromisoformat(value))
+            canonical = format_timestamp(datetime.fromisoformat(value))
         except ValueError:  # e.g. a leap second, valid RFC 3339 but not a Python datetime
             raise SchemaValidationError(f"{path}: {value!r} is not a representable timestamp") from None
+        low, high = TIMESTAMP_RANGE
+        if not low <= canonical < high:
+            raise SchemaValidationError(f"{path}: {value!r} {_OUT_OF_RANGE}")
+        return canonical
     if type_ in (INT, LONG):
         return int(value)
     if type_ is DOUBLE:

@@ -27,11 +27,15 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         reset_timeout_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        max_open_s: float = 3600.0,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError(f"failure_threshold must be >= 1, got {failure_threshold}")
         self.failure_threshold = failure_threshold
         self.reset_timeout_s = float(reset_timeout_s)
+        # A source's "come back later" is honoured up to this: a Retry-After of 1e9 seconds (a
+        # bug or a hostile proxy) would otherwise silence the source for 31 years.
+        self.max_open_s = max(float(max_open_s), self.reset_timeout_s)
         self._clock = clock
         self._lock = threading.Lock()
         self._state = BreakerState.CLOSED
@@ -106,7 +110,7 @@ class CircuitBreaker:
                 or retry_after_s is not None
             )
             if trip:
-                hold = max(self.reset_timeout_s, retry_after_s or 0.0)
+                hold = max(self.reset_timeout_s, min(retry_after_s or 0.0, self.max_open_s))
                 until = now + hold
                 if self._state is BreakerState.OPEN and self._opened_until is not None:
                     until = max(until, self._opened_until)

@@ -39,11 +39,13 @@ class SourceStatus:
     requests_remaining: int | None = None
     requests_used: int | None = None
     breaker_state: str | None = None
+    poll_crashes: int = 0
+    poll_failing: bool = False  # the last poll crashed (its thread is restarting with backoff)
 
     @property
     def degraded(self) -> bool:
         open_ = self.breaker_state not in (None, BreakerState.CLOSED)
-        return open_ or self.consecutive_failures >= DEGRADED_AFTER_FAILURES
+        return open_ or self.poll_failing or self.consecutive_failures >= DEGRADED_AFTER_FAILURES
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -151,6 +153,16 @@ class SourceHealth:
                 status.consecutive_failures += 1
             failures = status.consecutive_failures
         self._failures.labels(source).set(failures)
+
+    def record_poll(self, source: str, crash: str | None) -> None:
+        """A poll ended: ``crash`` is the error of one that raised (its thread restarts), else None."""
+        with self._lock:
+            status = self._status(source)
+            status.poll_failing = crash is not None
+            if crash is not None:
+                status.poll_crashes += 1
+                status.last_failure = self._clock()
+                status.last_error = crash
 
     def get(self, source: str) -> SourceStatus:
         return self.snapshot()[source]

@@ -75,6 +75,13 @@ def test_start_status_stop(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
     finally:
         stop = _cli(env, "stop")
     assert stop.returncode == 0 and "streaming stopped" in stop.stdout
+    # Graceful: the driver stopped its query between batches and logged it; the JVM was not
+    # killed under it (signalling the whole group once did that).
+    from infra.stack.process import ManagedProcess
+
+    log = ManagedProcess("streaming", state / "streaming", marker="").log_file.read_text()
+    assert "query terminated" in log and "streaming stopped" in log, log[-3000:]
+    assert "query failed" not in log and "Traceback" not in log, log[-3000:]
     assert _cli(env, "status").returncode == 1
     assert "not running" in _cli(env, "stop").stdout
 

@@ -144,6 +144,16 @@ def test_breaker_retry_after_opens_at_once_for_at_least_that_long() -> None:
     assert breaker.seconds_until_retry() == pytest.approx(3600)
 
 
+def test_breaker_caps_an_absurd_retry_after() -> None:
+    """A Retry-After of 1e9 s once opened the breaker for 31 years."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=5, reset_timeout_s=60, clock=clock, max_open_s=3600)
+    assert breaker.record_failure(retry_after_s=1e9) is BreakerState.OPEN
+    assert breaker.seconds_until_retry() == pytest.approx(3600)
+    clock.now += 3600
+    assert breaker.state is BreakerState.HALF_OPEN
+
+
 def test_breaker_stale_trial_does_not_wedge() -> None:
     clock = FakeClock()
     breaker = CircuitBreaker(failure_threshold=1, reset_timeout_s=5, clock=clock)

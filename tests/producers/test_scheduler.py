@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -194,3 +196,75 @@ def test_the_shipped_schedule_builds_a_connector_for_every_job() -> None:
             assert connector.name == source.name
     with pytest.raises(ValueError, match="unknown source"):
         schedule.only({"bet365_scraper"})
+
+
+def test_a_huge_error_page_and_a_crashing_poll_do_not_end_a_source(
+    api, kafka_broker: KafkaBroker, topic_reader, shared_data: Path, tmp_path: Path
+) -> None:
+    """A 2 MB HTML answer was once dead-lettered whole, refused by Kafka (MSG_SIZE_TOO_LARGE) and
+    the exception ended the source's thread while /health said ok."""
+    server, base = api
+    espn = "/apis/site/v2/sports"
+    page = b"<html><body>" + b"Service Unavailable " * 110_000 + b"</body></html>"  # 2.2 MB
+    server.respond(f"{espn}/soccer/eng.2/scoreboard", (200, {"Content-Type": "text/html"}, page))
+    calls = {"n": 0}
+    real = build_connector("espn", {"leagues": ["soccer/eng.2"], "base_url": f"{base}{espn}"})
+
+    class Flaky:
+        """The ESPN connector, whose first two polls crash before any request (a bug)."""
+
+        name, feed = real.name, real.feed
+
+        def requests(self, ctx):
+            calls["n"] += 1
+            if calls["n"] <= 2:
+                raise RuntimeError("connector bug")
+            return real.requests(ctx)
+
+        def parse(self, request, response):
+            return real.parse(request, response)
+
+    schedule = Schedule((SourceSpec("espn", 50.0, 5, (Job("espn", "efl", 0.05, None, {}),)),))
+    start = topic_reader.end_offsets("games.events.dlq")
+    publisher = Publisher(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
+    scheduler = Scheduler(schedule, publisher, lambda name, options: Flaky())
+    runner = threading.Thread(target=scheduler.run, kwargs={"duration_s": 30})
+    runner.start()
+    try:
+        # After the first crash the source is reported degraded, and the thread lives on.
+        deadline = time.monotonic() + 10
+        while scheduler.health.get("espn").poll_crashes == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        report = scheduler.health.report()
+        assert report["status"] == "degraded"
+        assert report["sources"]["espn"]["last_error"] == "poll crashed: RuntimeError: connector bug"
+        deadline = time.monotonic() + 20
+        while not scheduler.outcomes and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+        runner.join(60)
+    publisher.close()
+    status = scheduler.health.get("espn")
+    assert status.poll_crashes == 2 and not status.poll_failing
+    assert calls["n"] >= 3 and scheduler.outcomes
+    dead = [
+        r["value"] for r in topic_reader.read("games.events.dlq", start) if r["value"]["source"] == "espn"
+    ]
+    assert dead and all(len(json.dumps(d)) < 1_000_000 for d in dead)
+    assert "HTML page" in dead[0]["reason"] and dead[0]["raw"].startswith("<html><body>Service Unavailable")
+
+
+def test_a_record_kafka_refuses_is_dead_lettered_not_raised(kafka_broker: KafkaBroker, topic_reader) -> None:
+    """A record over Kafka's size limit raised out of the publisher (only BufferError was caught)."""
+    from tests.producers.test_publisher import quote
+
+    publisher = Publisher(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
+    start = topic_reader.end_offsets("odds.quotes.dlq")
+    big = quote(uuid.uuid4().hex[:8], "home", 2.0, selection_name="x" * 2_000_000)
+    result = publisher.publish("odds", [big])
+    assert publisher.flush(30) == 0
+    assert (result.sent, result.dead_lettered) == (0, 1)
+    (dead,) = [r["value"] for r in topic_reader.read("odds.quotes.dlq", start)]
+    assert dead["reason"].startswith("Kafka refused the record: ")
+    assert "truncated from" in dead["reason"] and len(dead["raw"]) == 100_000

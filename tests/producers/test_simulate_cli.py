@@ -81,3 +81,27 @@ def test_sigterm_stops_a_realtime_run_and_flushes_everything(
         if r["value"]["event_id"].startswith("sim-99-")
     ]
     assert len(delivered) == sent  # every record it counted as sent reached Kafka before exit
+
+
+def test_undelivered_records_fail_the_command_with_the_count(tmp_path: Path) -> None:
+    """With the broker down, `produce simulate` once printed "sent 40120" and exited 0."""
+    from infra.stack.process import free_port
+
+    env = {
+        **os.environ,
+        "LAKEHOUSE_STATE_DIR": str(tmp_path),
+        "LAKEHOUSE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",  # nothing listens there
+        "LAKEHOUSE_KAFKA__DELIVERY_TIMEOUT_MS": "2000",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "produce", "simulate", "--seconds", "60", "--seed", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 1
+    sent = int(re.search(r"sent (\d+)", proc.stdout).group(1))
+    failed = re.search(r"Error: (\d+) records were not delivered to Kafka", proc.stderr)
+    assert failed and int(failed.group(1)) == sent > 0, proc.stderr[-1000:]
+    assert "Traceback" not in proc.stderr

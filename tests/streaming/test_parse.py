@@ -86,3 +86,36 @@ def _valid(value: str) -> bool:
     except (SchemaValidationError, ValueError):
         return False
     return True
+
+
+HOSTILE = {
+    # JSON text -> the words the reason must contain
+    '"price": 1e400': "price: Infinity is not a finite number",
+    '"price": -1e400': "price: -Infinity is not a finite number",
+    '"price": "Infinity"': "price:",
+    '"event_time": "9999-12-31T23:59:59Z"': "event_time: is outside the supported range",
+    '"event_time": "10000-01-01T00:00:00Z"': "event_time:",
+    '"event_time": "1899-12-31T23:59:59Z"': "is outside the supported range [1900-01-01, 2200-01-01)",
+    '"commence_time": "2200-01-01T00:00:00Z"': "commence_time: is outside",
+}
+
+
+def test_non_finite_prices_and_out_of_range_times_are_dead_letters(spark, shared_data: Path) -> None:
+    """Each of these once stopped a query for good (inf into the odds math, a window end past
+    year 9999); now both validators refuse them, in the same words where both can spell them."""
+    events = json.loads((shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json").read_text())
+    good = validate("odds", TheOddsApi().parse_events(events).events[0])
+    values = []
+    for spliced in HOSTILE:
+        field = spliced.split(":")[0].strip('"')
+        text = json.dumps({k: v for k, v in good.items() if k != field})
+        values.append(text[:-1] + ", " + spliced + "}")
+    values.append(json.dumps({**good, "event_time": "2199-12-31T23:59:59Z"}))  # inside: valid
+    df = spark.createDataFrame([(v,) for v in values], ["value"])
+    odds = get_event_type("odds")
+    rows = with_reason(parse_feed(df, odds), odds).select("value", VALID, REASON).collect()
+    for row, words in zip(rows, HOSTILE.values(), strict=False):
+        assert row[VALID] is False and words in row[REASON], (row["value"], row[REASON])
+        with pytest.raises((SchemaValidationError, ValueError)):
+            validate("odds", json.loads(row["value"]))
+    assert rows[-1][VALID] is True and rows[-1][REASON] is None
