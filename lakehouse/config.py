@@ -26,7 +26,10 @@ class KafkaSettings(BaseModel):
     port: int = 9092
     controller_port: int = 9093
     heap: str = "512m"
-    # Empty means "the local broker"; set it to point every client at another cluster.
+    # The local stack's brokers: 1, or a cluster (3: replicated topics, one broker may die);
+    # node i listens on port + 2i and controller_port + 2i.
+    brokers: int = Field(default=1, ge=1, le=9)
+    # Empty means "the local broker(s)"; set it to point every client at another cluster.
     bootstrap_servers: str = ""
     # Producer tuning (lakehouse.kafka.producer_config): batches of up to 512 KiB, 20 ms linger.
     linger_ms: int = 20
@@ -39,7 +42,8 @@ class KafkaSettings(BaseModel):
 
     @property
     def bootstrap(self) -> str:
-        return self.bootstrap_servers or f"{self.host}:{self.port}"
+        local = ",".join(f"{self.host}:{self.port + 2 * i}" for i in range(self.brokers))
+        return self.bootstrap_servers or local
 
 
 class SparkClusterSettings(BaseModel):

@@ -1,4 +1,5 @@
-"""A single-node Apache Kafka broker in KRaft mode, run from the official jars."""
+"""Apache Kafka in KRaft mode, run from the official jars: one combined broker+controller, or a
+cluster of them (three by default) with a controller quorum and replicated topics."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import base64
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -60,13 +61,21 @@ def new_cluster_id() -> str:
 
 @dataclass(frozen=True)
 class KafkaBroker:
-    """Combined broker+controller on loopback; data, logs and PID file under `home`."""
+    """Combined broker+controller on loopback; data, logs and PID file under `home`.
+
+    Alone by default; a node of a `KafkaCluster` when given its id, the quorum's voters, the
+    cluster id they were all formatted with, and the replication of the internal topics.
+    """
 
     home: Path
     host: str = "127.0.0.1"
     port: int = 9092
     controller_port: int = 9093
     heap: str = "512m"
+    node_id: int = NODE_ID
+    voters: str = ""  # "1@host:port,2@host:port,..."; empty: this node alone
+    cluster_id: str = ""  # empty: a new id when the storage is formatted
+    internal_replication: int = 1
 
     @property
     def bootstrap(self) -> str:
@@ -84,10 +93,12 @@ class KafkaBroker:
     def _write_config(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
+        rf = str(self.internal_replication)
+        min_isr = str(min(2, self.internal_replication))
         props = {
             "process.roles": "broker,controller",
-            "node.id": str(NODE_ID),
-            "controller.quorum.voters": f"{NODE_ID}@{self.host}:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters or f"{self.node_id}@{self.host}:{self.controller_port}",
             "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -96,13 +107,13 @@ class KafkaBroker:
             "log.dirs": str(self.data_dir),
             "num.partitions": "3",
             "auto.create.topics.enable": "false",
-            # One node: every internal topic has a single replica.
-            "offsets.topic.replication.factor": "1",
+            # Internal topics: one replica alone, three (two in sync) in a cluster.
+            "offsets.topic.replication.factor": rf,
             "offsets.topic.num.partitions": "10",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
         }
@@ -129,7 +140,7 @@ class KafkaBroker:
         """Format the KRaft log dir once; a formatted dir keeps its cluster id and records."""
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = new_cluster_id()
+        cluster_id = self.cluster_id or new_cluster_id()
         result = subprocess.run(
             [
                 *self._jvm_args(),
@@ -162,13 +173,11 @@ class KafkaBroker:
             meta = admin.list_topics(timeout=timeout)
         except KafkaException:
             return False
-        return NODE_ID in meta.brokers
+        return self.node_id in meta.brokers
 
-    def start(self, timeout: float = 90.0) -> bool:
-        """Start unless already running; True if a process was started."""
+    def launch(self) -> bool:
+        """Start the JVM unless it runs; True if a process was started (not yet healthy)."""
         if self.running_pid() is not None:
-            if not self.healthy() and not wait_until(self.healthy, timeout):
-                raise ServiceError(f"kafka is running but unhealthy; see {self.home / 'logs'}")
             return False
         for port in (self.port, self.controller_port):
             if port_open(self.host, port):
@@ -177,8 +186,17 @@ class KafkaBroker:
                 )
         config = self._write_config()
         self._format_storage(config)
-        started = time.monotonic()
         self.process.start([*self._jvm_args(), MAIN_CLASS, str(config)], cwd=self.home)
+        return True
+
+    def start(self, timeout: float = 90.0) -> bool:
+        """Start unless already running; True if a process was started."""
+        if self.running_pid() is not None:
+            if not self.healthy() and not wait_until(self.healthy, timeout):
+                raise ServiceError(f"kafka is running but unhealthy; see {self.home / 'logs'}")
+            return False
+        started = time.monotonic()
+        self.launch()
         if not wait_until(self.healthy, timeout, interval=0.5):
             tail = (
                 self.process.log_file.read_text(errors="replace")[-3000:]
@@ -198,3 +216,77 @@ class KafkaBroker:
 
     def kill(self) -> None:
         self.process.kill()
+
+
+@dataclass(frozen=True)
+class KafkaCluster:
+    """``nodes`` combined brokers+controllers on loopback, one quorum, formatted with one cluster id.
+
+    Node ``i`` (0-based) listens on ``port + 2i`` and ``controller_port + 2i``; its files are
+    under ``home/node<i+1>``.  Internal topics get three replicas (two in sync); the project's
+    topics get the replication ``infra/topics.yaml`` declares (see `apply_topics`).
+    """
+
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+    size: int = 3
+    brokers: tuple[KafkaBroker, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        id_file = self.home / "cluster_id"
+        if not id_file.exists():
+            id_file.write_text(new_cluster_id())
+        cluster_id = id_file.read_text().strip()
+        voters = ",".join(f"{i + 1}@{self.host}:{self.controller_port + 2 * i}" for i in range(self.size))
+        nodes = tuple(
+            KafkaBroker(
+                home=self.home / f"node{i + 1}",
+                host=self.host,
+                port=self.port + 2 * i,
+                controller_port=self.controller_port + 2 * i,
+                heap=self.heap,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+                internal_replication=min(3, self.size),
+            )
+            for i in range(self.size)
+        )
+        object.__setattr__(self, "brokers", nodes)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.brokers)
+
+    def running_pid(self) -> int | None:
+        return next((pid for b in self.brokers if (pid := b.running_pid()) is not None), None)
+
+    def healthy(self, timeout: float = 3.0) -> bool:
+        """Every node runs and the cluster's metadata lists all of them."""
+        return all(b.healthy(timeout) for b in self.brokers)
+
+    def start(self, timeout: float = 120.0) -> bool:
+        """Launch every node that is not running (the quorum needs a majority up to elect)."""
+        started = time.monotonic()
+        launched = [b.launch() for b in self.brokers]
+        if not wait_until(self.healthy, timeout, interval=0.5):
+            self.stop()
+            raise ServiceError(f"kafka cluster did not become healthy within {timeout:.0f}s; see {self.home}")
+        if any(launched):
+            log.info(
+                "kafka cluster started",
+                bootstrap=self.bootstrap,
+                seconds=round(time.monotonic() - started, 1),
+            )
+        return any(launched)
+
+    def stop(self) -> bool:
+        """Stop every node at once (one by one, the last would wait for a quorum that is gone)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(self.brokers)) as pool:
+            return any(list(pool.map(lambda b: b.stop(), self.brokers)))

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from infra.stack.druid import DruidCluster
-from infra.stack.kafka import KafkaBroker
+from infra.stack.kafka import KafkaBroker, KafkaCluster
 from infra.stack.moto import MotoServer
 from infra.stack.spark_cluster import SparkCluster
 from infra.stack.topics import apply_topics
@@ -54,12 +54,24 @@ class Stack:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.kafka = KafkaBroker(
-            home=settings.stack_dir / "kafka",
-            host=settings.kafka.host,
-            port=settings.kafka.port,
-            controller_port=settings.kafka.controller_port,
-            heap=settings.kafka.heap,
+        kafka = settings.kafka
+        self.kafka: KafkaBroker | KafkaCluster = (
+            KafkaCluster(
+                home=settings.stack_dir / "kafka-cluster",
+                host=kafka.host,
+                port=kafka.port,
+                controller_port=kafka.controller_port,
+                heap=kafka.heap,
+                size=kafka.brokers,
+            )
+            if kafka.brokers > 1
+            else KafkaBroker(
+                home=settings.stack_dir / "kafka",
+                host=kafka.host,
+                port=kafka.port,
+                controller_port=kafka.controller_port,
+                heap=kafka.heap,
+            )
         )
         self.moto = MotoServer(
             home=settings.stack_dir / "moto", host=settings.moto.host, port=settings.moto.port
@@ -130,15 +142,22 @@ class Stack:
             actions[name] = "stopped" if service.stop() else "not running"
         return actions
 
+    def _kafka_nodes(self) -> tuple[KafkaBroker, ...]:
+        return self.kafka.brokers if isinstance(self.kafka, KafkaCluster) else (self.kafka,)
+
     def status(self) -> StackStatus:
         return StackStatus(
             (
-                ServiceStatus(
-                    "kafka",
-                    self.kafka.running_pid(),
-                    self.kafka.healthy(),
-                    self.kafka.bootstrap,
-                    self.kafka.process.crashed(),
+                *(
+                    ServiceStatus(
+                        "kafka" if len(nodes) == 1 else f"kafka-{node.node_id}",
+                        node.running_pid(),
+                        node.healthy(),
+                        node.bootstrap,
+                        node.process.crashed(),
+                    )
+                    for nodes in [self._kafka_nodes()]
+                    for node in nodes
                 ),
                 ServiceStatus(
                     "moto",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -58,6 +58,15 @@ def load_topic_specs(path: Path = TOPICS_FILE) -> list[TopicSpec]:
     return specs
 
 
+def fit_to_cluster(spec: TopicSpec, brokers: int) -> TopicSpec:
+    """The spec with its replication (and ``min.insync.replicas``) capped to the cluster's size."""
+    rf = max(1, min(spec.replication_factor, brokers))
+    config = dict(spec.config)
+    if "min.insync.replicas" in config:
+        config["min.insync.replicas"] = str(min(int(config["min.insync.replicas"]), rf))
+    return replace(spec, replication_factor=rf, config=config)
+
+
 def apply_topics(
     bootstrap: str, specs: list[TopicSpec] | None = None, timeout: float = 30.0
 ) -> dict[str, str]:
@@ -68,7 +77,9 @@ def apply_topics(
     """
     specs = specs if specs is not None else load_topic_specs()
     admin = AdminClient(admin_config(KafkaSettings(bootstrap_servers=bootstrap)))
-    existing = admin.list_topics(timeout=timeout).topics
+    metadata = admin.list_topics(timeout=timeout)
+    specs = [fit_to_cluster(s, len(metadata.brokers)) for s in specs]
+    existing = metadata.topics
     outcome: dict[str, str] = {}
 
     missing = [s for s in specs if s.name not in existing]
