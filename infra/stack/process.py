@@ -24,6 +24,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_block(size: int, host: str = "127.0.0.1") -> int:
+    """A first port with ``size`` consecutive ports free from it (a Kafka cluster's nodes)."""
+    for _ in range(100):
+        base = free_port(host)
+        if base + size > 65535:
+            continue
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise OSError(f"no {size} consecutive free ports on {host}")
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
         return True

@@ -4,7 +4,6 @@ produced and streamed into bronze and silver: nothing lost, nothing duplicated, 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -15,6 +14,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from infra.stack.kafka import KafkaCluster
+from infra.stack.process import free_port_block
 from infra.stack.topics import apply_topics
 from lakehouse.catalog import load_catalog, spark_catalog_conf
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings, StreamingSettings
@@ -29,33 +29,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark]
 RECORDS = 30_000
 
 
-def _free_block(size: int) -> int:
-    """A base port with ``size`` free ports after it (node i uses base + 2i and base + 2i + 1)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size >= 65535:
-            continue
-        try:
-            sockets = []
-            for port in range(base, base + size):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no block of free ports")
-
-
 def test_a_broker_killed_during_produce_and_streaming_loses_and_duplicates_nothing(
     spark, tmp_path: Path
 ) -> None:
-    base = _free_block(6)
+    base = free_port_block(6)
     cluster = KafkaCluster(home=tmp_path / "kafka", port=base, controller_port=base + 1, heap="384m", size=3)
     cluster.start()
     try:
