@@ -204,7 +204,15 @@ def connect_duckdb(path: Path, lock_timeout_s: float) -> Any:
     def connect() -> Any:
         return duckdb.connect(str(path))
 
-    return connect()
+    try:
+        return connect()
+    except duckdb.IOException as exc:
+        if not locked(exc):
+            raise
+        raise WarehouseUnavailable(
+            f"the warehouse file {path} stayed locked by another process for {lock_timeout_s:.0f} s "
+            "(a backfill or dbt still running?); nothing was loaded into it, run again once it is free"
+        ) from None
 
 
 class DuckDBTarget:
@@ -271,6 +279,10 @@ def snowflake_type(type_: pa.DataType) -> str:
         if test(type_):
             return name
     raise TypeError(f"no Snowflake type for Arrow {type_}")
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be reached or opened; the load changed nothing there."""
 
 
 class WarehouseTimeout(TimeoutError):

@@ -391,15 +391,20 @@ def batch_backfill(
                 tasks[step] = progress.add_task(step, total=total)
             progress.update(tasks[step], completed=done, total=total)
 
-        result = backfill(
-            settings,
-            leagues=leagues or None,
-            seasons=seasons or None,
-            start=start,
-            end=end,
-            warehouse=not no_warehouse,
-            progress=advance,
-        )
+        from batch.warehouse import WarehouseTimeout, WarehouseUnavailable
+
+        try:
+            result = backfill(
+                settings,
+                leagues=leagues or None,
+                seasons=seasons or None,
+                start=start,
+                end=end,
+                warehouse=not no_warehouse,
+                progress=advance,
+            )
+        except (WarehouseUnavailable, WarehouseTimeout) as exc:
+            raise click.ClickException(str(exc)) from None
     parsed = result.parsed
     click.echo(
         f"{len(result.partitions)} seasons: {parsed.rows} rows -> {parsed.matches} matches, "

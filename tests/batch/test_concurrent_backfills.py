@@ -58,3 +58,64 @@ def _counts(state: Path) -> tuple[int, int]:
 def test_two_backfills_at_once(tmp_path: Path, seasons: list[str], matches: int) -> None:
     _backfills(tmp_path / "state", seasons)
     assert _counts(tmp_path / "state") == (matches, matches)
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(600)"
+
+
+def test_a_warehouse_held_by_another_process_fails_the_load_cleanly_and_a_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    """The warehouse unavailable for longer than the wait: one line naming the cause, Iceberg loaded,
+    the warehouse untouched; once it is free, the same command completes the load exactly."""
+    state = tmp_path / "state"
+    state.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLD,
+            str(state / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env |= {
+            "LAKEHOUSE_STATE_DIR": str(state),
+            "LAKEHOUSE_CATALOG__KIND": "local",
+            "LAKEHOUSE_WAREHOUSE__DUCKDB_LOCK_TIMEOUT_S": "3",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "batch",
+            "backfill",
+            "--league",
+            "SP1",
+            "--season",
+            "2021-22",
+        ]
+        failed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert failed.returncode == 1
+        assert (
+            "stayed locked by another process for 3 s" in failed.stderr and "Traceback" not in failed.stderr
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    catalog = load_catalog(Settings(state_dir=state))
+    assert catalog.load_table("history.football_data_matches").scan().to_arrow().num_rows == 380
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        assert (
+            con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw'"
+            ).fetchone()[0]
+            == 0
+        )
+    rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert _counts(state) == (380, 380)
