@@ -304,6 +304,13 @@ def stream_run(jobs: tuple[str, ...], available_now: bool) -> None:
         run_jobs(get_settings(), jobs or JOBS, available_now=available_now)
     except StreamingQueryFailed as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        # Stop Spark while Python still listens: its listener bus drains the queries' last
+        # events into our listener instead of failing on a closed callback server at exit.
+        from pyspark.sql import SparkSession
+
+        if (session := SparkSession.getActiveSession()) is not None:
+            session.stop()
 
 
 @stream.command("start")
