@@ -14,14 +14,23 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
+import structlog
 from pydruid.client import PyDruid
 from pydruid.db import connect
 from pydruid.db import exceptions as db_exceptions
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from lakehouse.config import Settings
 from lakehouse.schemas import AGGREGATE_TYPES, ListOf
 
+log = structlog.get_logger(__name__)
+
 ETERNITY = "1000-01-01/3000-01-01"
+# Druid errors that a moment later are gone. When an ingestion task ends (hand-off at each
+# taskDuration, a supervisor update, a restart), the Indexer drops the datasource's query runner
+# before the broker's server view hears of it; a query routed there in that window fails with
+# this message (UnifiedIndexerAppenderatorsManager), and the same query a moment later does not.
+TRANSIENT_ERRORS = ("Could not find segment walker for datasource",)
 ARRAY_COLUMNS = frozenset(
     f.name for agg in AGGREGATE_TYPES.values() for f in agg.fields if isinstance(f.type, ListOf)
 )
@@ -34,12 +43,13 @@ class DruidQueryError(RuntimeError):
 class DruidQuery:
     """A client of one broker (or router): `sql` for most reads, native helpers for dashboards' shapes."""
 
-    def __init__(self, broker_url: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, broker_url: str, timeout_s: float = 30.0, transient_retry_s: float = 10.0) -> None:
         url = urlparse(broker_url.rstrip("/"))
         if not url.hostname or not url.port:
             raise ValueError(f"broker URL needs a host and a port: {broker_url!r}")
         self.url = broker_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.transient_retry_s = transient_retry_s
         self._connection = connect(
             host=url.hostname,
             port=url.port,
@@ -72,8 +82,12 @@ class DruidQuery:
 
         `parameters` fill `%(name)s` placeholders, quoted by pydruid (strings escaped, numbers
         as is, lists as comma-separated values for `IN (...)`); with parameters a literal `%`
-        in the query is written `%%`.
+        in the query is written `%%`. A transient error (see `TRANSIENT_ERRORS`) is retried for up
+        to `transient_retry_s`.
         """
+        return self._retrying(self._sql, query, parameters)
+
+    def _sql(self, query: str, parameters: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         cursor = self._connection.cursor()
         try:
             cursor.execute(query, dict(parameters) if parameters else None)
@@ -172,6 +186,9 @@ class DruidQuery:
         return list(query.result[0]["result"]) if query.result else []
 
     def _native_call(self, kind: str, **kwargs: Any) -> Any:
+        return self._retrying(self._native_once, kind, **kwargs)
+
+    def _native_once(self, kind: str, **kwargs: Any) -> Any:
         kwargs["context"] = {"timeout": int(self.timeout_s * 1000)}
         try:
             return getattr(self._native, kind)(**kwargs)
@@ -179,6 +196,27 @@ class DruidQuery:
             raise DruidQueryError(
                 f"Druid native {kind} on {kwargs.get('datasource')!r} failed: {exc}"
             ) from exc
+
+    def _retrying(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """`call` again while it fails with a transient Druid error, for up to `transient_retry_s`."""
+
+        def note(state: Any) -> None:
+            error = str(state.outcome.exception())[:300]
+            log.warning("druid query retried", attempt=state.attempt_number, error=error)
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_delay(self.transient_retry_s),
+            wait=wait_exponential(multiplier=0.1, max=1.0),
+            before_sleep=note,
+            reraise=True,
+        )
+        return retrying(call, *args, **kwargs)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A Druid error that the same query does not meet a moment later."""
+    return isinstance(exc, DruidQueryError) and any(t in str(exc) for t in TRANSIENT_ERRORS)
 
 
 def _decode_arrays(row: dict[str, Any]) -> dict[str, Any]:

@@ -64,7 +64,10 @@ def airflow_standalone(tmp_path: Path) -> Iterator[tuple[Airflow, Path]]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        # SQLite lets one writer in at a time; pysqlite's default 5 s lock wait is too short when
+        # the scheduler, DAG processor and API server share two busy cores (a fresh clone's REST
+        # trigger once got "Database error": the API server gave up on the lock).
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}?timeout=120",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -120,7 +123,7 @@ def test_rest_triggered_backfill_makes_the_scheduler_build_dbt(
     response = airflow.http.post(
         "/dags/historical_backfill/dagRuns", json={"logical_date": None, "conf": conf}
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 200, f"{response.text}\n{airflow.log.read_text()[-4000:]}"
     backfill = response.json()["dag_run_id"]
 
     def finished(dag_id: str, run_id: str) -> Any:

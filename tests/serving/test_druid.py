@@ -13,21 +13,24 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from confluent_kafka import Producer
 from pydruid.utils.aggregators import count, doublemax
 from pydruid.utils.filters import Filter
+from structlog.testing import capture_logs
 
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port, port_open, wait_until
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType, Primitive, validate
 from serving.overlord import Overlord, OverlordError
-from serving.query import DruidQuery, DruidQueryError
+from serving.query import DruidQuery, DruidQueryError, is_transient
 from serving.specs import all_specs
 from tests.support.samples import sample_batch, sample_record
 
@@ -226,6 +229,53 @@ def test_changed_spec_updates_and_segments_hand_off(
     assert datasource not in overlord.ids()
 
 
+def test_queries_are_answered_through_a_task_hand_off(
+    produced, overlord: Overlord, query: DruidQuery, kafka_broker: KafkaBroker, druid_cluster: DruidCluster
+) -> None:
+    """Every row stays queryable, and no query fails, while a task hands its segment off.
+
+    Hand-off happens at each `taskDuration` and at every restart. When the task ends, the Indexer
+    drops the datasource's query runner before the broker's server view hears of it, and a query
+    routed there in that window failed with "Could not find segment walker for datasource" (a
+    fresh clone caught it right after a restart). Queries run back to back from the hand-off
+    request until well after the old task has succeeded. Own supervisor, as above.
+    """
+    marker, _ = produced
+    spec = copy.deepcopy(all_specs(kafka_broker.bootstrap)["pipeline_health"])
+    datasource = spec["spec"]["dataSchema"]["dataSource"] = f"pipeline_health_handoff_{marker}"
+    where, params = _marker_filter(AGGREGATE_TYPES["health"], marker)
+    assert overlord.apply(spec) == "created"
+    overlord.wait_running(datasource, timeout=120)
+    seen = query.wait_queryable(datasource, PER_TYPE, timeout_s=90, where=where, parameters=params)
+    assert seen == PER_TYPE
+
+    with httpx.Client(base_url=f"{druid_cluster.overlord_url}/druid/indexer/v1", timeout=30) as http:
+        status = http.get(f"/supervisor/{datasource}/status").json()["payload"]
+        (old_task,) = [t["id"] for t in status["activeTasks"]]
+        handoff = http.post(f"/supervisor/{datasource}/taskGroups/handoff", json={"taskGroupIds": [0]})
+        handoff.raise_for_status()
+        counts: list[int] = []
+        ended_at = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            counts.append(query.count(datasource, where, params))
+            if ended_at is None:
+                if http.get(f"/task/{old_task}/status").json()["status"]["status"] != "RUNNING":
+                    ended_at = time.monotonic()
+            elif time.monotonic() - ended_at > 10:
+                break
+        task = http.get(f"/task/{old_task}/status").json()["status"]
+    assert task["status"] == "SUCCESS", task
+    assert len(counts) > 100 and set(counts) == {PER_TYPE}, sorted(set(counts))
+    published = query.sql(
+        "SELECT COUNT(*) AS n FROM sys.segments WHERE datasource = %(ds)s AND is_published = 1 "
+        "AND is_available = 1",
+        {"ds": datasource},
+    )
+    assert published[0]["n"] >= 1
+    overlord.terminate(datasource)
+
+
 def test_suspend_resume_terminate(produced, overlord: Overlord, query: DruidQuery, kafka_broker) -> None:
     """Lifecycle on one supervisor; a re-created one resumes from the stored offsets (no re-read)."""
     marker, _ = produced
@@ -264,6 +314,27 @@ def test_query_and_overlord_errors_are_clear(query: DruidQuery) -> None:
         DruidQuery(f"http://127.0.0.1:{closed}").sql("SELECT 1")
     with pytest.raises(OverlordError, match="is Druid running"), Overlord(f"http://127.0.0.1:{closed}") as o:
         o.ids()
+
+
+def test_transient_druid_errors_are_retried_and_others_are_not(druid_cluster: DruidCluster) -> None:
+    """The hand-off error, made for real: a data server asked for a datasource it runs no task of.
+
+    The Indexer answers native queries itself; for a datasource with no task it gives the error a
+    broker relays in the hand-off window. The client retries it for its budget, then says so;
+    a query that is wrong fails at once.
+    """
+    indexer = DruidQuery(f"http://{druid_cluster.host}:{druid_cluster.indexer_port}", transient_retry_s=2.0)
+    with capture_logs() as logs, pytest.raises(DruidQueryError, match="Could not find segment walker") as err:
+        started = time.monotonic()
+        indexer.timeseries("no_task_of_this", {"rows": count("rows")})
+    assert 2.0 <= time.monotonic() - started < 10
+    retries = [e for e in logs if e["event"] == "druid query retried"]
+    assert len(retries) >= 3 and is_transient(err.value)
+
+    with capture_logs() as logs, pytest.raises(DruidQueryError, match="nope"):
+        broker = DruidQuery(druid_cluster.broker_url, transient_retry_s=30.0)
+        broker.sql('SELECT nope FROM "market_prices_live"')
+    assert not [e for e in logs if e["event"] == "druid query retried"]
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
