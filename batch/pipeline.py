@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from batch.football_data import LEAGUES, ParseCounts, ParsedSeason, SeasonFile, parse_season, season_code
@@ -21,11 +22,24 @@ from batch.warehouse import WarehouseLoad, load_warehouse
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
+from lakehouse.football_data.files import find_season_files
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+class BackfillInputError(ValueError):
+    """What the user asked for cannot be loaded (unknown league, no such file or folder); one line."""
+
+
+def with_source(settings: Settings, folder: str | Path | None) -> Settings:
+    """``settings`` reading season files from another folder; None or "" keeps it."""
+    if not folder:
+        return settings
+    batch = settings.batch.model_copy(update={"football_data_dir": Path(folder).expanduser()})
+    return settings.model_copy(update={"batch": batch})
 
 
 def with_warehouse(settings: Settings, kind: str | None) -> Settings:
@@ -49,19 +63,18 @@ def discover(
 
     A date range picks every season that overlaps it (seasons run 1 July to 30 June); whole
     seasons are loaded because a season is the unit of replacement. Asking for a league or a
-    season that has no file is an error, not an empty backfill.
+    season that has no file is an error, not an empty backfill. Files are found in every layout
+    `find_season_files` reads, anywhere under the source folder.
     """
-    wanted_leagues = list(leagues or settings.batch.leagues)
+    wanted_leagues = [league.upper() for league in (leagues or settings.batch.leagues)]
     unknown = [league for league in wanted_leagues if league not in LEAGUES]
     if unknown:
-        raise ValueError(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
+        raise BackfillInputError(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
     folder = settings.football_data_dir
-    available = sorted(
-        SeasonFile.from_name(p.name)
-        for p in folder.glob("*.csv")
-        if p.name.split("_")[0] in wanted_leagues and p.stem.split("_")[-1].isdigit()
-    )
-    chosen = available
+    try:
+        chosen = find_season_files(folder, wanted_leagues)
+    except (FileNotFoundError, ValueError) as exc:
+        raise BackfillInputError(f"{exc} (set --source or LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR)") from None
     if seasons:
         codes = {season_code(s) for s in seasons}
         chosen = [sf for sf in chosen if sf.code in codes]
@@ -72,7 +85,7 @@ def discover(
             if SeasonFile(league, code) not in chosen
         )
         if missing and not chosen:
-            raise ValueError(f"no season file {', '.join(missing)} in {folder}")
+            raise BackfillInputError(f"no season file {', '.join(missing)} in {folder}")
         if missing:
             log.warning("season files not provided", missing=missing)
     if start is not None or end is not None:
@@ -82,7 +95,9 @@ def discover(
             sf for sf in chosen if date(sf.start_year, 7, 1) <= hi and lo <= date(sf.start_year + 1, 6, 30)
         ]
     if not chosen:
-        raise ValueError(f"no season file matches leagues={wanted_leagues} seasons={seasons} in {folder}")
+        raise BackfillInputError(
+            f"no season file matches leagues={wanted_leagues} seasons={seasons} in {folder}"
+        )
     return chosen
 
 
@@ -99,7 +114,10 @@ def land(settings: Settings, season_file: SeasonFile, zone: RawZone | None = Non
     """Copy one season file into the raw zone (unchanged bytes are not written again)."""
     zone = zone or RawZone.from_settings(settings)
     key = football_data_key(season_file.league, season_file.season, season_file.file_name)
-    return zone.land_file(settings.football_data_dir / season_file.file_name, key)
+    path = season_file.path or settings.football_data_dir / season_file.file_name
+    if not path.is_file():
+        raise BackfillInputError(f"season file {path} not found ({season_file})")
+    return zone.land_file(path, key)
 
 
 def parse_landed(

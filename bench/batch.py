@@ -66,7 +66,7 @@ def run_once(with_dbt: bool) -> tuple[list[Step], Step, dict[str, int]]:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         settings = Settings(state_dir=Path(tmp), catalog=CatalogSettings(kind="local"))
         season_files = discover(settings)
-        files = [settings.football_data_dir / sf.file_name for sf in season_files]
+        files = [sf.path or settings.football_data_dir / sf.file_name for sf in season_files]
         base = baseline(files, Path(tmp) / "baseline")
 
         steps = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cli.teams import teams_group
 from lakehouse.config import Settings, get_settings
 from lakehouse.log import configure_logging
 
@@ -375,6 +376,12 @@ def batch_group() -> None:
     "--warehouse", type=click.Choice(["duckdb", "snowflake"]), default=None, help="Default: settings."
 )
 @click.option("--no-warehouse", is_flag=True, help="Stop after Iceberg.")
+@click.option(
+    "--source",
+    default=None,
+    help="Folder of season files (E0_2324.csv, or 2324/E0.csv as downloaded), searched recursively; "
+    "default: LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR, else ../shared/data/football-data.",
+)
 def batch_backfill(
     leagues: tuple[str, ...],
     seasons: tuple[str, ...],
@@ -382,13 +389,14 @@ def batch_backfill(
     end: str | None,
     warehouse: str | None,
     no_warehouse: bool,
+    source: str | None,
 ) -> None:
     """Land the season CSVs, replace their Iceberg partitions, copy them to the warehouse."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from batch.pipeline import backfill, with_warehouse
+    from batch.pipeline import BackfillInputError, backfill, with_source, with_warehouse
 
-    settings = with_warehouse(get_settings(), warehouse)
+    settings = with_source(with_warehouse(get_settings(), warehouse), source)
     columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns) as progress:
         tasks: dict[str, TaskID] = {}
@@ -410,7 +418,7 @@ def batch_backfill(
                 warehouse=not no_warehouse,
                 progress=advance,
             )
-        except (WarehouseUnavailable, WarehouseTimeout) as exc:
+        except (WarehouseUnavailable, WarehouseTimeout, BackfillInputError) as exc:
             raise click.ClickException(str(exc)) from None
     parsed = result.parsed
     click.echo(
@@ -425,6 +433,9 @@ def batch_backfill(
         if counts:
             click.echo(f"{step}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
     click.echo("seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items()))
+
+
+main.add_command(teams_group)
 
 
 @main.command()

@@ -7,8 +7,10 @@ steps and returns the counts, rejects included. Logic lives in ``batch.pipeline`
 only wires it (and imports nothing heavy at parse time).
 
 Params: ``leagues`` (default: the settings' leagues), ``seasons`` (``2023-24``...) or a
-``start_date``/``end_date`` range (every season overlapping it), ``warehouse``
-(``duckdb``|``snowflake``; default: the settings').
+``start_date``/``end_date`` range (every season overlapping it), ``source`` (the folder of
+season files, in any layout ``batch backfill`` reads; default: the settings'
+``LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR``), ``warehouse`` (``duckdb``|``snowflake``; default: the
+settings').
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ SEASON_LABEL = "{{ task.op_kwargs['partition']['league'] }} {{ task.op_kwargs['p
 
 
 def _settings(params: dict[str, Any]) -> Any:  # a Settings, imported lazily
-    from batch.pipeline import with_warehouse
+    from batch.pipeline import with_source, with_warehouse
     from lakehouse.config import Settings
 
-    return with_warehouse(Settings(), params.get("warehouse"))
+    return with_source(with_warehouse(Settings(), params.get("warehouse")), params.get("source"))
 
 
 @dag(
@@ -52,6 +54,7 @@ def _settings(params: dict[str, Any]) -> Any:  # a Settings, imported lazily
         "seasons": Param([], type="array", items={"type": "string"}, description="e.g. 2023-24; empty: all"),
         "start_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD"),
         "end_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD"),
+        "source": Param(None, type=["null", "string"], description="season files folder; empty: settings"),
         "warehouse": Param(None, type=["null", "string"], enum=[None, "duckdb", "snowflake"]),
     },
     doc_md=__doc__,
@@ -73,15 +76,18 @@ def historical_backfill() -> None:
             )
         except ValueError as exc:  # bad params do not get better with retries
             raise AirflowFailException(str(exc)) from exc
-        return [{"league": sf.league, "season": sf.season, "file": sf.file_name} for sf in season_files]
+        return [{"league": sf.league, "season": sf.season, "file": str(sf.path)} for sf in season_files]
 
     @task(map_index_template=SEASON_LABEL)
     def land_raw_file(partition: dict[str, str], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Copy the season file into the raw zone (skipped when the same bytes are there)."""
+        from pathlib import Path
+
         from batch.football_data import SeasonFile
         from batch.pipeline import land
 
-        landed = land(_settings(params or {}), SeasonFile.of(partition["league"], partition["season"]))
+        sf = SeasonFile.of(partition["league"], partition["season"])
+        landed = land(_settings(params or {}), SeasonFile(sf.league, sf.code, Path(partition["file"])))
         return {**partition, **landed.as_dict()}
 
     @task(map_index_template=SEASON_LABEL, retries=4)

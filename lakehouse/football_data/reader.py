@@ -84,6 +84,12 @@ class SeasonRows:
         present = set(self.header)
         return [name for name in REQUIRED_COLUMNS if name not in present]
 
+    def team_names(self) -> set[str]:
+        """Every team name the file uses, home or away: the league's catalogue as football-data spells it."""
+        index, _ = self.index()
+        columns = [index[c] for c in ("HomeTeam", "AwayTeam") if c in index]
+        return {row[i].strip() for row in self.rows for i in columns if i < len(row) and row[i].strip()}
+
     def cells(self, position: int) -> list[str]:
         return self.rows[position]
 

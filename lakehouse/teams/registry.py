@@ -36,6 +36,7 @@ __all__ = [
     "game_id",
     "get_registry",
     "normalise_name",
+    "slug",
 ]
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -105,6 +106,11 @@ def normalise_name(name: str) -> str:
     """The one normalisation allowed after exact matching: fold case, accents, '&', punctuation, FC."""
     tokens = _text_key(name).split()
     return " ".join(token for token in tokens if token not in _DROP_TOKENS)
+
+
+def slug(text: str) -> str:
+    """A registry id from a name: ``St. Gilloise`` -> ``st-gilloise`` (ASCII, accents folded)."""
+    return "-".join(_text_key(text).encode("ascii", "ignore").decode().split())
 
 
 def _text_key(text: str) -> str:
@@ -301,6 +307,14 @@ class TeamRegistry:
             return self._index.teams[team_id]
         except KeyError:
             raise UnknownTeamError(f"unknown team id {team_id!r}", name=team_id) from None
+
+    def has_id(self, team_id: str) -> bool:
+        return team_id in self._index.teams
+
+    def origin(self, team_id: str) -> str:
+        """The YAML file (name) a team is defined in."""
+        self.by_id(team_id)
+        return self._index.origin[team_id]
 
     def teams(self, *, sport: str | None = None, competition: str | None = None) -> list[Team]:
         """Teams sorted by id, optionally of one sport and/or competition."""

@@ -39,7 +39,8 @@ def test_backfill_maps_per_season_and_feeds_dbt_through_an_asset(dag_bag: Any) -
     outlets = [o.uri for t in backfill.tasks for o in t.outlets]
     assert outlets == ["lakehouse://warehouse/raw/football_data"]
     assert [a.uri for a in dbt.timetable.asset_condition.objects] == outlets  # data-aware schedule
-    assert set(backfill.params.keys()) == {"leagues", "seasons", "start_date", "end_date", "warehouse"}
+    params = {"leagues", "seasons", "start_date", "end_date", "source", "warehouse"}
+    assert set(backfill.params.keys()) == params
     upstream = {t.task_id: sorted(t.upstream_task_ids) for t in backfill.tasks}
     assert upstream == {
         "plan_seasons": [],

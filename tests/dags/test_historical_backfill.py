@@ -34,6 +34,15 @@ class Expected:
     matches: int = 0
     prices: int = 0
     rejects: int = 0
+    unknown_teams: int = 0  # rows refused because a team did not resolve (counted in rejects)
+
+
+def _season_code(path: Path) -> str:
+    """``E0_2324.csv`` -> ``2324``; ``2023-24/B1.csv`` or ``2025-26_partial/N1.csv`` -> ``2324``, ``2526``."""
+    if "_" in path.stem:
+        return path.stem.split("_")[1]
+    folder = path.parent.name
+    return folder[2:4] + folder[5:7]
 
 
 def _number(text: str) -> float | None:
@@ -49,7 +58,7 @@ def expected_counts(paths: list[Path]) -> Expected:
     registry = get_registry()
     out = Expected()
     for path in paths:
-        code = path.stem.split("_")[1]
+        code = _season_code(path)
         start = 2000 + int(code[:2]) if int(code[:2]) < 90 else 1900 + int(code[:2])
         with path.open(encoding="latin-1", newline="") as fh:
             header, *rows = list(csv.reader(fh))
@@ -73,6 +82,7 @@ def expected_counts(paths: list[Path]) -> Expected:
             away, _ = registry.try_resolve(cells["AwayTeam"], source="football_data", sport="soccer")
             if home is None or away is None or (day, home.team_id, away.team_id) in seen:
                 out.rejects += 1
+                out.unknown_teams += home is None or away is None
                 continue
             seen.add((day, home.team_id, away.team_id))
             out.matches += 1
@@ -187,10 +197,35 @@ def test_bad_input_rejects_are_counted_in_the_dag_result(
 
 
 @pytest.mark.integration
+def test_a_source_folder_as_the_sources_keep_it(dag_bag: Any, results: Any, lakehouse_env: Path) -> None:
+    """The ``source`` param on six more leagues kept in season folders, with both file names.
+
+    Every team resolves (the registry holds each league's own names, synced by `lakehouse teams
+    sync football-data`), so no row is refused for a team, and the counts are the csv module's.
+    """
+    more = SHARED.parent / "football-data-more"
+    files = sorted(more.rglob("*.csv"))
+    assert len(files) == 14 and any(p.name == "B1.csv" for p in files) and any("_" in p.stem for p in files)
+    expected = expected_counts(files)
+    assert expected.unknown_teams == 0 and expected.matches > 4000
+    leagues = ["B1", "E1", "N1", "P1", "SC0", "T1"]
+    run = dag_bag.get_dag("historical_backfill").test(run_conf={"source": str(more), "leagues": leagues})
+    assert run.state == "success", results.states(run)
+    summary = results.xcom(run, "check_counts")
+    assert summary["seasons"] == 14
+    assert (summary["parsed"]["matches"], summary["parsed"]["prices"], summary["rejects"]) == (
+        expected.matches,
+        expected.prices,
+        expected.rejects,
+    )
+    assert summary["iceberg"]["football_data_matches"] == summary["warehouse"]["football_data_matches"]
+
+
+@pytest.mark.integration
 def test_an_unknown_league_fails_the_run_without_retries(
     dag_bag: Any, results: Any, lakehouse_env: Path
 ) -> None:
-    run = dag_bag.get_dag("historical_backfill").test(run_conf={"leagues": ["D1"]})
+    run = dag_bag.get_dag("historical_backfill").test(run_conf={"leagues": ["XX9"]})
     assert run.state == "failed"
     assert results.states(run)["plan_seasons"] == ["failed"]
 

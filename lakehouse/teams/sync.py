@@ -1,0 +1,227 @@
+"""A source's own team catalogue into the registry: new teams written, near-misses kept for review.
+
+football-data names each league's teams its own way and is the catalogue for the leagues no
+other source covers, so a name no team answers to becomes a new team in
+``data/soccer_<country>.yaml``. A name close to a team the registry already has in that country
+(a fuzzy score from rapidfuzz, ``min_score`` and up) is *not* created: it could be that team
+under another spelling, and a wrong merge or a duplicate would both corrupt every join. It is
+listed with its candidates until a person accepts an alias (`add_alias`) or declares it new.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from lakehouse.football_data.leagues import League
+from lakehouse.teams.registry import DATA_DIR, SOURCES, TeamRegistry, normalise_name, slug
+
+__all__ = ["LeagueSync", "NewTeam", "Suggestion", "add_alias", "plan_league", "write_new_teams"]
+
+MIN_SCORE = 90.0  # WRatio of normalised names; "Sheffield Weds" ~ "Sheffield Wednesday" is 90
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A registry team a new name may be, with rapidfuzz's score (0-100)."""
+
+    team_id: str
+    team_name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class NewTeam:
+    team_id: str
+    name: str
+    competitions: tuple[str, ...]
+    file_name: str  # soccer_<country>.yaml
+
+
+@dataclass
+class LeagueSync:
+    """What syncing one league's names would do."""
+
+    league: League
+    names: int = 0
+    known: list[str] = field(default_factory=list)
+    new: list[NewTeam] = field(default_factory=list)
+    review: dict[str, list[Suggestion]] = field(default_factory=dict)  # name -> candidates
+    refused: dict[str, str] = field(default_factory=dict)  # name -> reason (ambiguous, no slug)
+
+
+def country_file(league: League) -> str:
+    return f"soccer_{slug(league.country).replace('-', '_')}.yaml"
+
+
+def plan_league(
+    registry: TeamRegistry,
+    league: League,
+    names: Iterable[str],
+    *,
+    source: str = "football_data",
+    new: Iterable[str] = (),
+    min_score: float = MIN_SCORE,
+    taken: set[str] | None = None,
+) -> LeagueSync:
+    """Sort a league's names into known, new (to create) and to review; nothing is written.
+
+    `new` are names a person declared new teams despite a close candidate. `taken` collects the
+    ids planned so far, so two leagues of one run cannot create the same id.
+    """
+    plan = LeagueSync(league)
+    declared = set(new)
+    taken = taken if taken is not None else set()
+    file_name = country_file(league)
+    neighbours = _neighbours(registry, league, file_name)
+    for name in sorted(set(names)):
+        plan.names += 1
+        team, reason = registry.try_resolve(name, source=source, sport="soccer")
+        if team is not None:
+            plan.known.append(name)
+            continue
+        if reason and reason.startswith("ambiguous"):
+            plan.refused[name] = reason
+            continue
+        candidates = _candidates(name, neighbours, min_score)
+        if candidates and name not in declared:
+            plan.review[name] = candidates
+            continue
+        team_id = _free_id(registry, slug(name), league, taken)
+        if team_id is None:
+            plan.refused[name] = f"no free id for {name!r} (slug {slug(name)!r})"
+            continue
+        taken.add(team_id)
+        plan.new.append(NewTeam(team_id, name, (league.sport,), file_name))
+    return plan
+
+
+def _neighbours(registry: TeamRegistry, league: League, file_name: str) -> dict[str, tuple[str, str]]:
+    """Normalised name -> (team id, name) of the teams a new name of `league` could be."""
+    out: dict[str, tuple[str, str]] = {}
+    for team in registry.teams(sport="soccer"):
+        if registry.origin(team.team_id) == file_name or league.sport in team.competitions:
+            for name in team.all_names():
+                out.setdefault(normalise_name(name), (team.team_id, team.name))
+    return out
+
+
+def _candidates(name: str, neighbours: Mapping[str, tuple[str, str]], min_score: float) -> list[Suggestion]:
+    found = process.extract(
+        normalise_name(name), list(neighbours), scorer=fuzz.WRatio, score_cutoff=min_score, limit=10
+    )
+    best: dict[str, Suggestion] = {}
+    for choice, score, _ in found:
+        team_id, team_name = neighbours[choice]
+        if team_id not in best or best[team_id].score < score:
+            best[team_id] = Suggestion(team_id, team_name, round(float(score), 1))
+    return sorted(best.values(), key=lambda s: (-s.score, s.team_id))[:3]
+
+
+def _free_id(registry: TeamRegistry, base: str, league: League, taken: set[str]) -> str | None:
+    if not base:
+        return None
+    for team_id in (base, f"{slug(league.country)}-{base}"):
+        if team_id not in taken and not registry.has_id(team_id):
+            return team_id
+    return None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_new_teams(plans: Iterable[LeagueSync], data_dir: Path = DATA_DIR) -> list[Path]:
+    """Append the planned teams to their country files; the registry must load after, or nothing changes.
+
+    Files are written in a scratch copy of `data_dir` first and the registry is loaded from it,
+    so a conflict (an alias two teams claim) fails the sync with the loader's message.
+    """
+    by_file: dict[str, list[NewTeam]] = {}
+    for plan in plans:
+        for team in plan.new:
+            by_file.setdefault(team.file_name, []).append(team)
+    if not by_file:
+        return []
+    with tempfile.TemporaryDirectory(prefix="teams-sync-") as tmp:
+        scratch = Path(tmp)
+        for path in data_dir.glob("*.yaml"):
+            shutil.copyfile(path, scratch / path.name)
+        for file_name, teams in by_file.items():
+            _append_teams(scratch / file_name, teams)
+        TeamRegistry.load(scratch)  # raises with the reason; data_dir untouched
+        for file_name in by_file:
+            shutil.copyfile(scratch / file_name, data_dir / file_name)
+    return [data_dir / name for name in sorted(by_file)]
+
+
+def _append_teams(path: Path, teams: list[NewTeam]) -> None:
+    if path.exists():
+        text = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
+        if not _teams_is_last_key(text):
+            raise ValueError(f"{path.name}: 'teams' must be the last top-level key to append to it")
+    else:
+        country = path.stem.removeprefix("soccer_").replace("_", " ").title()
+        competitions = sorted({c for t in teams for c in t.competitions})
+        text = (
+            f"# {country} clubs as football-data.co.uk names them, written by `lakehouse teams sync`.\n"
+            "# Add other sources' names under aliases (see ../README.md).\n"
+            "sport: soccer\n"
+            f"competitions: [{', '.join(competitions)}]\n\nteams:\n"
+        )
+    entries = [
+        f"\n  - id: {team.team_id}\n    name: {_scalar(team.name)}\n"
+        f"    competitions: [{', '.join(team.competitions)}]\n"
+        for team in teams
+    ]
+    path.write_text(text + "".join(entries), encoding="utf-8")
+
+
+def _teams_is_last_key(text: str) -> bool:
+    top = [line.split(":")[0] for line in text.splitlines() if line[:1].isalpha()]
+    return bool(top) and top[-1] == "teams"
+
+
+def _scalar(text: str) -> str:
+    """`text` as a YAML scalar: plain when that reads back the same, else quoted."""
+    dumped: str = yaml.safe_dump(text, width=10_000, allow_unicode=True)
+    return dumped.removesuffix("\n...\n").strip()
+
+
+def add_alias(team_id: str, name: str, source: str, data_dir: Path = DATA_DIR) -> Path:
+    """Record `name` as `source`'s alias of `team_id` in its YAML (comments kept): an accepted review."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    registry = TeamRegistry.load(data_dir)
+    if not registry.has_id(team_id):
+        raise ValueError(f"no team {team_id!r} in {data_dir}")
+    path = data_dir / registry.origin(team_id)
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 10_000
+    rt.indent(mapping=2, sequence=4, offset=2)
+    document = rt.load(path.read_text(encoding="utf-8"))
+    entry = next(t for t in document["teams"] if t["id"] == team_id)
+    aliases = entry.setdefault("aliases", CommentedMap())
+    names = aliases.get(source)
+    if names is None:
+        names = aliases[source] = CommentedSeq()
+        names.fa.set_flow_style()
+    if name not in names:
+        names.append(name)
+    with tempfile.TemporaryDirectory(prefix="teams-alias-") as tmp:
+        scratch = Path(tmp)
+        for other in data_dir.glob("*.yaml"):
+            shutil.copyfile(other, scratch / other.name)
+        with (scratch / path.name).open("w", encoding="utf-8") as out:
+            rt.dump(document, out)
+        TeamRegistry.load(scratch)  # the alias must not claim another team's name
+        shutil.copyfile(scratch / path.name, path)
+    return path
