@@ -206,15 +206,29 @@ def produce_run(
     "--speed", type=float, default=None, help="1 = original pace, 60 = a minute a second; default: flat out."
 )
 @click.option("--no-change-detection", is_flag=True, help="Send every quote even if its price did not move.")
+@click.option(
+    "--league",
+    default=None,
+    help="ESPN scoreboard of the files, as ESPN's API path (hockey/nhl, basketball/wnba, "
+    "football/college-football); default: what each body says.",
+)
 def produce_replay(
-    what: str, files: tuple[Path, ...], speed: float | None, no_change_detection: bool
+    what: str, files: tuple[Path, ...], speed: float | None, no_change_detection: bool, league: str | None
 ) -> None:
     """Publish real captured data (../shared/data) into Kafka."""
     from producers.app import replay
 
-    summary = replay(
-        get_settings(), what, list(files) or None, speed, change_detection=not no_change_detection
-    )
+    try:
+        summary = replay(
+            get_settings(),
+            what,
+            list(files) or None,
+            speed,
+            change_detection=not no_change_detection,
+            league=league,
+        )
+    except ValueError as exc:  # a capture we cannot tell or read: the user's to fix, in one line
+        raise click.ClickException(str(exc)) from None
     click.echo(
         f"{summary['records']} records, sent {summary['sent']}, dead-lettered {summary['dead_lettered']}"
     )

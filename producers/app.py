@@ -20,7 +20,15 @@ from producers.changes import ChangeDetector
 from producers.connectors import build_connector
 from producers.http import start_health_server
 from producers.publisher import Publisher
-from producers.replay import TimedRecord, espn_capture, football_data_timeline, odds_api_capture, paced
+from producers.replay import (
+    TimedRecord,
+    espn_capture,
+    espn_capture_league,
+    football_data_timeline,
+    is_espn_scoreboard,
+    odds_api_capture,
+    paced,
+)
 from producers.scheduler import ConnectorFactory, Schedule, Scheduler, load_schedule
 
 log = get_logger(__name__)
@@ -120,14 +128,32 @@ def publish_timeline(
     return sent
 
 
+def _espn_scoreboards(folder: Path, league: str | None) -> list[Path]:
+    """The scoreboards in a captures folder; one whose league cannot be told is named and skipped."""
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        if not is_espn_scoreboard(path):
+            continue
+        if league is None and espn_capture_league(path) is None:
+            log.warning("espn capture skipped: its body names no league", file=str(path),
+                        hint="replay it with --file and --league <sport>/<league>")  # fmt: skip
+            continue
+        out.append(path)
+    return out
+
+
 def replay(
     settings: Settings,
     what: str,
     files: list[Path] | None = None,
     speed: float | None = None,
     change_detection: bool = True,
+    league: str | None = None,
 ) -> dict[str, Any]:
-    """Replay real captures: `odds-api`, `espn` or `football-data`."""
+    """Replay real captures: `odds-api`, `espn` or `football-data`.
+
+    `league` names the ESPN scoreboard (``hockey/nhl``) for captures whose body does not say.
+    """
     data = settings.shared_data_dir
     publisher = make_publisher(settings, change_detection, client_id=f"replay-{what}")
     stop = threading.Event()
@@ -140,8 +166,8 @@ def replay(
                 rejects += parsed.rejects
                 items += [TimedRecord("odds", r, _at(r)) for r in parsed.events]
         elif what == "espn":
-            for path in files or sorted((data / "espn").glob("*.json")):
-                parsed = espn_capture(path)
+            for path in files or _espn_scoreboards(data / "espn", league):
+                parsed = espn_capture(path, league)
                 rejects += parsed.rejects
                 items += [TimedRecord("games", r, _at(r)) for r in parsed.events]
         elif what == "football-data":

@@ -31,7 +31,7 @@ from lakehouse.records import game_event, odds_quote, record_id
 from lakehouse.schemas import format_timestamp
 from lakehouse.teams import TeamRegistry, get_registry
 from producers.base import HttpResponse, ParseResult, PollContext, Reject
-from producers.connectors.espn import EspnScoreboard
+from producers.connectors.espn import EspnScoreboard, league_of_body
 from producers.connectors.odds_api import TheOddsApi
 
 SOURCE = "football_data"
@@ -210,25 +210,45 @@ def odds_api_capture(path: Path, registry: TeamRegistry | None = None) -> ParseR
     return TheOddsApi(registry=registry).parse_events(json.loads(path.read_text()))
 
 
-# Which ESPN scoreboard each captured file is (`{sport}/{league}` as the live connector polls it).
-ESPN_CAPTURES = {
-    "nfl.json": "americanfootball/nfl",
-    "mls.json": "soccer/usa.1",
-    "scoreboard_all_leagues.json": "soccer/all",
-}
-
-
 def espn_capture(path: Path, league: str | None = None, registry: TeamRegistry | None = None) -> ParseResult:
-    """A captured ESPN scoreboard body, through the live connector's parser."""
-    league = league or ESPN_CAPTURES.get(path.name)
+    """A captured ESPN scoreboard body, through the live connector's parser.
+
+    The league is `league` (``basketball/wnba``), else what the body's own `leagues` block says.
+    """
+    body = load_json_bytes(path)
+    league = league or league_of_body(body)
     if league is None:
-        raise ValueError(f"which ESPN league is {path.name}? pass league='<sport>/<league>'")
+        raise ValueError(
+            f"which ESPN league is {path.name}? pass --league <sport>/<league>, e.g. basketball/wnba"
+        )
     connector = EspnScoreboard(leagues=[league], registry=registry)
     request = connector.requests(PollContext(now=datetime.now(UTC)))[0]
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return connector.parse(
         request, HttpResponse(200, {"content-type": "application/json"}, path.read_bytes(), mtime)
     )
+
+
+def espn_capture_league(path: Path) -> str | None:
+    """The `{sport}/{league}` a captured scoreboard says it is, or None."""
+    try:
+        return league_of_body(load_json_bytes(path))
+    except ValueError:
+        return None
+
+
+def is_espn_scoreboard(path: Path) -> bool:
+    """Whether a captured ESPN body is a scoreboard (teams and other responses are not replayed)."""
+    try:
+        body = load_json_bytes(path)
+    except ValueError:
+        return True  # a broken capture is replayed, so its error is reported, not skipped
+    return isinstance(body, dict) and "events" in body
+
+
+def load_json_bytes(path: Path) -> Any:
+    """A captured JSON body (UTF-8, with or without the BOM some saved captures carry)."""
+    return json.loads(path.read_bytes().decode("utf-8-sig"))
 
 
 def paced(

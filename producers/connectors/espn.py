@@ -23,7 +23,18 @@ from producers.connectors._common import body_reject, load_json_body, parse_time
 SOURCE = "espn"
 SCHEMA_VERSION = 1
 BASE_URL = "https://site.api.espn.com/apis/site/v2/sports"
-DEFAULT_LEAGUES = ("soccer/eng.1", "soccer/esp.1", "soccer/usa.1", "americanfootball/nfl")
+DEFAULT_LEAGUES = ("soccer/eng.1", "soccer/esp.1", "soccer/usa.1", "football/nfl")
+
+REGISTRY_SPORTS: dict[str, str] = {
+    "soccer": "soccer",
+    "football": "americanfootball",
+    "basketball": "basketball",
+    "hockey": "icehockey",
+    "baseball": "baseball",
+}
+"""ESPN's sport in its API paths (``football/nfl``, ``hockey/nhl``) -> the sport the team
+registry and The Odds API keys use (``americanfootball``, ``icehockey``)."""
+_ESPN_SPORTS = {registry: espn for espn, registry in REGISTRY_SPORTS.items()}
 
 SPORT_KEYS: dict[str, str] = {
     "soccer/eng.1": "soccer_epl",
@@ -36,13 +47,26 @@ SPORT_KEYS: dict[str, str] = {
     "soccer/mex.1": "soccer_mexico_ligamx",
     "soccer/usa.1": "soccer_usa_mls",
     "soccer/usa.nwsl": "soccer_usa_nwsl",
-    "americanfootball/nfl": "americanfootball_nfl",
+    "soccer/fifa.world": "soccer_fifa_world_cup",
+    "football/nfl": "americanfootball_nfl",
+    "football/college-football": "americanfootball_ncaaf",
     "basketball/nba": "basketball_nba",
-    "icehockey/nhl": "icehockey_nhl",
+    "basketball/wnba": "basketball_wnba",
+    "basketball/mens-college-basketball": "basketball_ncaab",
+    "hockey/nhl": "icehockey_nhl",
     "baseball/mlb": "baseball_mlb",
 }
-"""ESPN `{sport}/{league}` -> sport key in The Odds API style, the same keys the team registry
-uses for competitions (WSL and NWSL have no Odds API market; theirs follow the pattern)."""
+"""ESPN `{sport}/{league}` API path -> sport key in The Odds API style, the same keys the team
+registry uses for competitions (WSL and NWSL have no Odds API market; theirs follow the pattern)."""
+
+
+def espn_path(path: str) -> str:
+    """A league as ESPN's site API spells it: ``americanfootball/nfl`` -> ``football/nfl``.
+
+    The registry's sport names are accepted too, since they are what users see everywhere else.
+    """
+    sport, _, league = path.strip().strip("/").partition("/")
+    return f"{_ESPN_SPORTS.get(sport, sport)}/{league}" if league else path.strip()
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,27 @@ SOCCER_LEAGUE_IDS: dict[str, _League] = {
 `soccer/all` scoreboard whose events carry no league slug (ids read off the captured bodies)."""
 
 _UID_LEAGUE = re.compile(r"(?:^|~)l:(\d+)")
+_UID_SPORT = re.compile(r"^s:(\d+)")
+_SPORT_IDS = {"600": "soccer", "20": "football", "40": "basketball", "70": "hockey", "1": "baseball"}
+"""ESPN's numeric sport id (the `s:` part of a league or event uid) -> its API path sport."""
+
+
+def league_of_body(body: Any) -> str | None:
+    """The `{sport}/{league}` a scoreboard body says it is (its `leagues` block), or None.
+
+    A multi-league soccer scoreboard names no single league and reads as ``soccer/all``.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        return None
+    leagues = body.get("leagues")
+    if isinstance(leagues, list) and len(leagues) == 1 and isinstance(leagues[0], dict):
+        sport = _SPORT_IDS.get(next(iter(_UID_SPORT.findall(str(leagues[0].get("uid", "")))), ""))
+        slug = leagues[0].get("slug")
+        if sport and slug:
+            return f"{sport}/{slug}"
+    uids = {str(e.get("uid", "")).split("~")[0] for e in body["events"] if isinstance(e, dict)}
+    return "soccer/all" if uids == {"s:600"} else None
+
 
 _STATUS_BY_NAME = {
     "STATUS_POSTPONED": GameStatus.POSTPONED,
@@ -137,12 +182,17 @@ class EspnScoreboard:
         registry: TeamRegistry | None = None,
         sport_keys: Mapping[str, str] | None = None,
     ) -> None:
-        self.sport_keys = {**SPORT_KEYS, **(sport_keys or {})}
+        self.sport_keys = {**SPORT_KEYS, **{espn_path(k): v for k, v in (sport_keys or {}).items()}}
+        leagues = [espn_path(path) for path in leagues]
         for path in leagues:
             parts = path.split("/")
             if len(parts) != 2 or not all(parts):
                 raise ValueError(
                     f"ESPN league {path!r} must look like '<sport>/<league>', e.g. 'soccer/eng.1'"
+                )
+            if parts[0] not in REGISTRY_SPORTS:
+                raise ValueError(
+                    f"ESPN sport {parts[0]!r} in {path!r} is not one of {', '.join(REGISTRY_SPORTS)}"
                 )
             if parts[1] != "all" and path not in self.sport_keys:
                 raise ValueError(
@@ -179,13 +229,14 @@ class EspnScoreboard:
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
             return body_reject(f"ESPN scoreboard has no 'events' list (got {keys})", response, SOURCE)
-        sport = str(request.context.get("sport", ""))
+        espn_sport = str(request.context.get("sport", ""))
+        sport = REGISTRY_SPORTS.get(espn_sport, espn_sport)
         league = str(request.context.get("league", ""))
         observed = format_timestamp(response.fetched_at)
         result = ParseResult()
         for event in body["events"]:
             try:
-                competition_name, sport_key = self._league_of(event, body, sport, league)
+                competition_name, sport_key = self._league_of(event, body, espn_sport, league)
                 record = self._record(event, sport, competition_name, sport_key, observed)
             except _EventError as exc:
                 result.rejects.append(Reject(str(exc), event, SOURCE))
@@ -230,7 +281,16 @@ class EspnScoreboard:
         if "home" not in sides or "away" not in sides:
             raise _EventError(f"ESPN event {event['id']} lacks a home and an away competitor")
         home, away = sides["home"], sides["away"]
-        home_team, away_team = self._team(home, sport, sport_key), self._team(away, sport, sport_key)
+        resolved: dict[str, Team] = {}
+        unknown: list[str] = []
+        for side, competitor in (("home", home), ("away", away)):
+            try:
+                resolved[side] = self._team(competitor, sport, sport_key)
+            except _EventError as exc:  # both sides are named, so one fix covers the event
+                unknown.append(f"{side} {exc}")
+        if unknown:
+            raise _EventError("; ".join(unknown))
+        home_team, away_team = resolved["home"], resolved["away"]
 
         status_block = event.get("status") or comp.get("status") or {}
         type_ = status_block.get("type") or {}

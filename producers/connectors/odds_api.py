@@ -140,7 +140,8 @@ class TheOddsApi:
         home_team, why_home = self.registry.try_resolve(home, source=SOURCE, sport=family)
         away_team, why_away = self.registry.try_resolve(away, source=SOURCE, sport=family)
         if home_team is None or away_team is None:
-            return ParseResult(rejects=[Reject(f"unmatched team: {why_home or why_away}", event, SOURCE)])
+            why = "; ".join(f"{side} {w}" for side, w in (("home", why_home), ("away", why_away)) if w)
+            return ParseResult(rejects=[Reject(f"unmatched team: {why}", event, SOURCE)])
         gid = game_id(event["commence_time"], home_team.team_id, away_team.team_id)
         result = ParseResult()
         for book in event["bookmakers"]:

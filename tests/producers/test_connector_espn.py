@@ -61,20 +61,31 @@ def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # --- requests ----------------------------------------------------------------------------------
 
 
-def test_one_scoreboard_request_per_league_across_sports() -> None:
-    connector = EspnScoreboard(leagues=["soccer/eng.1", "americanfootball/nfl", "soccer/all"])
+def test_one_scoreboard_request_per_league_at_the_paths_espn_documents() -> None:
+    """ESPN's site API: /apis/site/v2/sports/{football,hockey,baseball,basketball,soccer}/{league}/scoreboard.
+
+    The registry's sport names (americanfootball, icehockey) are accepted and sent as ESPN's.
+    """
+    leagues = ["soccer/eng.1", "football/nfl", "football/college-football", "icehockey/nhl"]
+    connector = EspnScoreboard(leagues=[*leagues, "baseball/mlb", "basketball/wnba", "soccer/all"])
     requests = connector.requests(PollContext(now=FETCHED))
-    assert [r.url for r in requests] == [
-        "https://site.api.espn.com/apis/site/v2/sports/soccer/eng.1/scoreboard",
-        "https://site.api.espn.com/apis/site/v2/sports/americanfootball/nfl/scoreboard",
-        "https://site.api.espn.com/apis/site/v2/sports/soccer/all/scoreboard",
+    base = "https://site.api.espn.com/apis/site/v2/sports"
+    assert [r.url.removeprefix(base) for r in requests] == [
+        "/soccer/eng.1/scoreboard",
+        "/football/nfl/scoreboard",
+        "/football/college-football/scoreboard",
+        "/hockey/nhl/scoreboard",
+        "/baseball/mlb/scoreboard",
+        "/basketball/wnba/scoreboard",
+        "/soccer/all/scoreboard",
     ]
-    assert [dict(r.context) for r in requests] == [
+    assert [dict(r.context) for r in requests][:2] == [
         {"sport": "soccer", "league": "eng.1"},
-        {"sport": "americanfootball", "league": "nfl"},
-        {"sport": "soccer", "league": "all"},
+        {"sport": "football", "league": "nfl"},
     ]
     assert all(not r.secret_params for r in requests)
+    with pytest.raises(ValueError, match="ESPN sport 'cricket'"):
+        EspnScoreboard(leagues=["cricket/ipl"])
 
 
 def test_a_league_without_a_sport_key_is_refused_at_construction() -> None:
@@ -88,7 +99,7 @@ def test_a_league_without_a_sport_key_is_refused_at_construction() -> None:
 
 
 def test_espn_is_discovered_by_name_and_implements_the_protocol() -> None:
-    connector = build_connector("espn", {"leagues": ["americanfootball/nfl"]})
+    connector = build_connector("espn", {"leagues": ["football/nfl"]})
     assert isinstance(connector, EspnScoreboard) and isinstance(connector, Connector)
     assert (connector.name, connector.feed) == ("espn", "games")
     assert {"espn", "openweather", "open_meteo", "newsapi", "gnews", "rss"} <= set(CONNECTORS)
@@ -98,7 +109,7 @@ def test_espn_is_discovered_by_name_and_implements_the_protocol() -> None:
 
 
 def test_nfl_capture_gives_one_valid_record_per_event(espn_dir: Path) -> None:
-    result = _parse("americanfootball/nfl", (espn_dir / "nfl.json").read_bytes())
+    result = _parse("football/nfl", (espn_dir / "nfl.json").read_bytes())
 
     assert result.rejects == []
     records = _valid(result)
@@ -236,14 +247,14 @@ def test_soccer_all_rejects_events_of_leagues_it_cannot_map(espn_dir: Path) -> N
 
 def test_event_ids_change_with_the_game_state_only(espn_dir: Path) -> None:
     raw = (espn_dir / "nfl.json").read_bytes()
-    first = _by_id(_parse("americanfootball/nfl", raw).events)
-    again = _by_id(_parse("americanfootball/nfl", raw).events)
+    first = _by_id(_parse("football/nfl", raw).events)
+    again = _by_id(_parse("football/nfl", raw).events)
     assert {k: v["event_id"] for k, v in first.items()} == {k: v["event_id"] for k, v in again.items()}
 
     body = json.loads(raw)
     event = next(e for e in body["events"] if e["id"] == "401437650")
     event["competitions"][0]["competitors"][0]["score"] = "29"  # a Falcons field goal
-    changed = _by_id(_parse("americanfootball/nfl", body).events)
+    changed = _by_id(_parse("football/nfl", body).events)
     assert changed["401437650"]["event_id"] != first["401437650"]["event_id"]
     assert changed["401437650"]["game_id"] == first["401437650"]["game_id"]
     assert changed["401437647"]["event_id"] == first["401437647"]["event_id"]
@@ -254,7 +265,7 @@ def test_event_ids_change_with_the_game_state_only(espn_dir: Path) -> None:
 
 def test_an_html_error_page_served_with_200_is_one_reject() -> None:
     page = "<!DOCTYPE html><html><head><title>ESPN - Site Unavailable</title></head><body></body></html>"
-    result = _parse("americanfootball/nfl", page, content_type="text/html; charset=utf-8")
+    result = _parse("football/nfl", page, content_type="text/html; charset=utf-8")
     assert result.events == []
     (reject,) = result.rejects
     assert reject.reason.startswith(
@@ -264,7 +275,7 @@ def test_an_html_error_page_served_with_200_is_one_reject() -> None:
 
 
 def test_truncated_json_is_one_reject(espn_dir: Path) -> None:
-    result = _parse("americanfootball/nfl", (espn_dir / "nfl.json").read_bytes()[:5000])
+    result = _parse("football/nfl", (espn_dir / "nfl.json").read_bytes()[:5000])
     assert result.events == []
     (reject,) = result.rejects
     assert reject.reason.startswith("ESPN body is not valid JSON")
@@ -280,14 +291,14 @@ def test_truncated_json_is_one_reject(espn_dir: Path) -> None:
     ],
 )
 def test_a_body_without_events_is_one_reject(body: Any, reason: str) -> None:
-    result = _parse("americanfootball/nfl", json.dumps(body) if not isinstance(body, str) else body)
+    result = _parse("football/nfl", json.dumps(body) if not isinstance(body, str) else body)
     assert result.events == []
     (reject,) = result.rejects
     assert reject.reason.startswith(reason)
 
 
 def test_an_http_error_status_is_one_reject() -> None:
-    result = _parse("americanfootball/nfl", '{"code": 404, "message": "Not Found"}', status=404)
+    result = _parse("football/nfl", '{"code": 404, "message": "Not Found"}', status=404)
     (reject,) = result.rejects
     assert reject.reason.startswith("ESPN answered HTTP 404")
 
@@ -299,13 +310,13 @@ def test_an_unknown_team_is_rejected_and_the_other_events_still_parse(espn_dir: 
     away["id"] = away["team"]["id"] = "9999"
     away["team"]["displayName"] = "London Monarchs"
 
-    result = _parse("americanfootball/nfl", body)
+    result = _parse("football/nfl", body)
 
     assert len(_valid(result)) == 15
     assert "401437650" not in _by_id(result.events)
     (reject,) = result.rejects
     assert reject.reason.startswith(
-        "unmatched team 'London Monarchs' (espn id 9999): unknown team 'London Monarchs'"
+        "away unmatched team 'London Monarchs' (espn id 9999): unknown team 'London Monarchs'"
     )
     assert reject.raw["id"] == "401437650"
 
@@ -321,7 +332,7 @@ def test_a_new_side_named_like_a_known_club_is_not_guessed(espn_dir: Path) -> No
 
     assert len(_valid(result)) == 49
     (reject,) = result.rejects
-    assert reject.reason.startswith("unmatched team 'Arsenal' (espn id 99999): ")
+    assert reject.reason.startswith("home unmatched team 'Arsenal' (espn id 99999): ")
     assert "'arsenal'" in reject.reason and reject.raw["id"] == "754397"
 
 
@@ -346,9 +357,9 @@ def test_a_name_match_outside_the_teams_leagues_is_refused(espn_dir: Path) -> No
     assert {r["sport"] for r in result.events} == {"soccer_epl"}  # 5 EPL games, matched by name
     assert len(result.events) == 5 and len(result.rejects) == 45
     wsl = next(r for r in result.rejects if r.raw["id"] == "754397")
-    assert wsl.reason == (
-        "unmatched team 'Arsenal' (espn id 19973): the name matches 'arsenal', which is not known in "
-        "soccer_england_wsl; add the ESPN id to the team registry"
+    assert wsl.reason.startswith(
+        "home unmatched team 'Arsenal' (espn id 19973): the name matches 'arsenal', which is not known in "
+        "soccer_england_wsl; add the ESPN id to the team registry; away unmatched team 'West Ham United'"
     )
 
 
@@ -365,7 +376,7 @@ def test_malformed_events_are_rejected_one_by_one(espn_dir: Path) -> None:
     twin[1]["id"], twin[1]["team"] = twin[0]["id"], twin[0]["team"]  # a team playing itself
     body["events"].append("not an event")
 
-    result = _parse("americanfootball/nfl", copy.deepcopy(body))
+    result = _parse("football/nfl", copy.deepcopy(body))
 
     assert len(_valid(result)) == 9
     assert [r.reason for r in result.rejects] == [
@@ -378,3 +389,49 @@ def test_malformed_events_are_rejected_one_by_one(espn_dir: Path) -> None:
         "malformed ESPN event 401437651: ValueError: a team cannot play itself: 'nfl-carolina-panthers'",
         "ESPN event has no id",
     ]
+
+
+# --- replaying captures --------------------------------------------------------------------------
+
+
+def test_a_capture_says_which_league_it_is_or_the_user_does(espn_dir: Path, tmp_path: Path) -> None:
+    from producers.replay import espn_capture, espn_capture_league, is_espn_scoreboard
+
+    assert {p.name: espn_capture_league(p) for p in sorted(espn_dir.glob("*.json"))} == {
+        "fifa_world_scoreboard.json": "soccer/fifa.world",
+        "mens_college_basketball_teams.json": None,  # a teams response, not a scoreboard
+        "mls.json": "soccer/usa.1",
+        "nba_scoreboard_in_progress.json": "basketball/nba",
+        "nba_scoreboard_scheduled.json": "basketball/nba",
+        "nfl.json": "football/nfl",
+        "scoreboard_all_leagues.json": "soccer/all",
+        "wnba_scoreboard_trimmed.json": None,  # trimmed of its leagues block
+    }
+    assert not is_espn_scoreboard(espn_dir / "mens_college_basketball_teams.json")
+    wnba = espn_dir / "wnba_scoreboard_trimmed.json"
+    with pytest.raises(ValueError, match=r"which ESPN league is wnba_scoreboard_trimmed\.json\? pass"):
+        espn_capture(wnba)
+    parsed = espn_capture(wnba, "basketball/wnba")
+    assert len(parsed.events) + len(parsed.rejects) == 2
+    assert all(r.raw.get("id") for r in parsed.rejects)  # each game accounted for, by event
+    assert len(espn_capture(espn_dir / "nfl.json").events) == 16
+
+
+def test_replay_of_a_capture_that_names_no_league_is_a_one_line_error(
+    espn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    monkeypatch.setenv("LAKEHOUSE_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("LAKEHOUSE_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9")  # nothing is sent
+    wnba = str(espn_dir / "wnba_scoreboard_trimmed.json")
+    result = CliRunner().invoke(main, ["produce", "replay", "espn", "--file", wnba])
+    assert result.exit_code == 1, result.output
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: which ESPN league is wnba_scoreboard_trimmed.json? pass --league")
+    )
+    assert "Traceback" not in result.output

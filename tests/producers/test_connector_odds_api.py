@@ -86,6 +86,12 @@ def test_bad_events_are_rejected_and_the_rest_kept(capture: list[dict]) -> None:
     assert "unknown sport key 'curling_worlds'" in reasons
     assert any(r.startswith(f"event {events[2]['id']} has no bookmakers") for r in reasons)
     assert any("unmatched team" in r and "Atlantis Rovers" in r for r in reasons)
+    both = copy.deepcopy(capture[5])
+    both["home_team"], both["away_team"] = "Lemuria FC", "Atlantis Rovers"
+    (reason,) = _parse([both])[1]
+    # Every unknown name at once, so one round of aliases releases the game.
+    assert reason.startswith("unmatched team: home unknown team 'Lemuria FC'")
+    assert "; away unknown team 'Atlantis Rovers'" in reason
     # The impossible price parses; the shared schema rejects it on publish (dead letter with reason).
     bad = [q for q in quotes if q["price"] == 0.95]
     assert len(bad) == 1

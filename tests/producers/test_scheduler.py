@@ -37,7 +37,7 @@ def test_one_round_of_polls_publishes_exact_records_and_survives_failures(
     server.respond("/v4/sports/unknown_sport/odds", (404, {}, b'{"message": "Unknown sport"}'))
     espn = "/apis/site/v2/sports"
     server.respond(
-        f"{espn}/americanfootball/nfl/scoreboard",
+        f"{espn}/football/nfl/scoreboard",
         (500, {}, b"oops"),
         (200, {}, (shared_data / "espn" / "nfl.json").read_bytes()),
     )
