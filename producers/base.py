@@ -24,6 +24,9 @@ class Reject:
     raw: Any
     source: str = ""
     feed: str | None = None  # the feed whose dead-letter topic it belongs to, when not the connector's
+    # What the source needs to read `raw` again (ESPN: the league path), kept with the dead letter
+    # so `lakehouse dlq replay` can retry it once the cause (an alias, a mapping) is fixed.
+    context: Mapping[str, Any] | None = None
 
 
 @dataclass

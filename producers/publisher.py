@@ -183,6 +183,8 @@ class Publisher:
             "failed_at": datetime.now(UTC).isoformat(),
             "raw": raw,
         }
+        if reject.context:
+            body["context"] = dict(reject.context)
         value = json.dumps(body, default=str).encode()
         headers = [("source", reject.source.encode()), ("reason", reject.reason[:200].encode())]
 

@@ -291,3 +291,14 @@ def fakesnow_server() -> Iterator[dict]:
     yield kwargs
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """The CLI reads the environment once per process (`get_settings`): for an in-process CLI
+    test that sets variables, read them again, and forget them after the test."""
+    from lakehouse.config import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

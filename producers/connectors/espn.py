@@ -234,16 +234,17 @@ class EspnScoreboard:
         league = str(request.context.get("league", ""))
         observed = format_timestamp(response.fetched_at)
         result = ParseResult()
+        context = {"league": f"{espn_sport}/{league}"}
         for event in body["events"]:
             try:
                 competition_name, sport_key = self._league_of(event, body, espn_sport, league)
                 record = self._record(event, sport, competition_name, sport_key, observed)
             except _EventError as exc:
-                result.rejects.append(Reject(str(exc), event, SOURCE))
+                result.rejects.append(Reject(str(exc), event, SOURCE, context=context))
             except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a shape we did not foresee
                 event_ref = event.get("id") if isinstance(event, dict) else None
                 reason = f"malformed ESPN event {event_ref}: {type(exc).__name__}: {exc}"
-                result.rejects.append(Reject(reason, event, SOURCE))
+                result.rejects.append(Reject(reason, event, SOURCE, context=context))
             else:
                 result.events.append(record)
         return result

@@ -59,7 +59,12 @@ def test_the_shared_folders_as_the_sources_keep_them(shared_data: Path) -> None:
     ],
 )
 def test_backfill_input_errors_are_one_line(
-    args: list[str], message: str, tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_settings: None,
 ) -> None:
     monkeypatch.setenv("LAKEHOUSE_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR", str(shared_data / "football-data"))

@@ -418,7 +418,7 @@ def test_a_capture_says_which_league_it_is_or_the_user_does(espn_dir: Path, tmp_
 
 
 def test_replay_of_a_capture_that_names_no_league_is_a_one_line_error(
-    espn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    espn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
 ) -> None:
     from click.testing import CliRunner
 
