@@ -382,6 +382,43 @@ def batch_group() -> None:
     """Batch layer: football-data history -> raw zone -> Iceberg -> warehouse."""
 
 
+@batch_group.command("fetch")
+@click.option("--league", "leagues", multiple=True, required=True, help="E0, D1, SC0 ... (repeatable).")
+@click.option("--season", "seasons", multiple=True, required=True, help="e.g. 2023-24 (repeatable).")
+@click.option(
+    "--to", "dest", type=click.Path(path_type=Path), default=None,
+    help="Folder to download into (<to>/2324/E0.csv); default: <state dir>/football-data.",
+)  # fmt: skip
+@click.option("--base-url", default=None, help="Default: https://www.football-data.co.uk/mmz4281.")
+def batch_fetch(
+    leagues: tuple[str, ...], seasons: tuple[str, ...], dest: Path | None, base_url: str | None
+) -> None:
+    """Download season files from football-data.co.uk; then `batch backfill --source` that folder."""
+    import httpx
+
+    from batch.fetch import FOOTBALL_DATA_URL, fetch_seasons
+    from lakehouse.football_data import LEAGUES
+    from lakehouse.football_data.files import SeasonFile
+
+    unknown = [code for code in leagues if code.upper() not in LEAGUES]
+    if unknown:
+        raise click.ClickException(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
+    try:
+        wanted = [SeasonFile.of(code.upper(), season) for code in leagues for season in seasons]
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    folder = dest or get_settings().state_dir / "football-data"
+    try:
+        fetched = fetch_seasons(wanted, folder, base_url or FOOTBALL_DATA_URL)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"download failed: {exc}") from None
+    for f in fetched:
+        click.echo(f"{f.season_file!s:16} {f.outcome:9} {f.size:>9} bytes  {f.path}")
+    click.echo(f"backfill them with: lakehouse batch backfill --source {folder}")
+    if any(f.outcome == "missing" for f in fetched):
+        raise SystemExit(1)
+
+
 @batch_group.command("backfill")
 @click.option("--league", "leagues", multiple=True, help="E0, SP1 (repeatable); default: settings' leagues.")
 @click.option("--season", "seasons", multiple=True, help="e.g. 2023-24 (repeatable); default: every file.")

@@ -1,0 +1,56 @@
+"""`lakehouse batch fetch` against a local server at the paths football-data.co.uk serves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.main import main
+from lakehouse.football_data import LEAGUES
+from lakehouse.football_data.files import find_season_files
+from tests.conftest import Api
+
+
+def test_fetch_lands_the_sites_layout_that_the_backfill_reads(
+    api: tuple[Api, str], shared_data: Path, tmp_path: Path
+) -> None:
+    server, base = api
+    e0 = (shared_data / "football-data" / "E0_2324.csv").read_bytes()
+    b1 = (shared_data / "football-data-more" / "2023-24" / "B1.csv").read_bytes()
+    server.respond("/mmz4281/2324/E0.csv", (503, {}, b"busy"), (200, {"Content-Type": "text/csv"}, e0))
+    server.respond("/mmz4281/2324/B1.csv", (200, {"Content-Type": "text/csv"}, b1))
+    args = [
+        "batch",
+        "fetch",
+        "--league",
+        "E0",
+        "--league",
+        "b1",
+        "--season",
+        "2023-24",
+        "--to",
+        str(tmp_path / "fd"),
+    ]
+    first = CliRunner().invoke(main, [*args, "--base-url", f"{base}/mmz4281"])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "fd" / "2324" / "E0.csv").read_bytes() == e0
+    assert (tmp_path / "fd" / "2324" / "B1.csv").read_bytes() == b1
+    assert re.search(r"E0 2023-24 +new", first.output) and f"--source {tmp_path / 'fd'}" in first.output
+    assert [path for path, _ in server.log].count("/mmz4281/2324/E0.csv") == 2  # the 503 was retried
+    found = find_season_files(tmp_path / "fd", LEAGUES)
+    assert [str(sf) for sf in found] == ["B1 2023-24", "E0 2023-24"]
+
+    again = CliRunner().invoke(main, [*args, "--base-url", f"{base}/mmz4281"])
+    assert again.exit_code == 0 and again.output.count("unchanged") == 2, again.output
+
+    missing = CliRunner().invoke(
+        main, ["batch", "fetch", "--league", "E0", "--season", "1999-00", "--season", "2023-24",
+               "--to", str(tmp_path / "fd"), "--base-url", f"{base}/mmz4281"],
+    )  # fmt: skip
+    assert missing.exit_code == 1
+    assert re.search(r"E0 1999-00 +missing", missing.output)
+    assert re.search(r"E0 2023-24 +unchanged", missing.output)
+    bad = CliRunner().invoke(main, ["batch", "fetch", "--league", "XX9", "--season", "2023-24"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: unknown league(s) ['XX9']")
