@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,10 +16,22 @@ def teams_group() -> None:
 
 
 @teams_group.command("sync")
-@click.argument("source", type=click.Choice(["football-data"]))
-@click.option("--source-dir", "folder", default=None, help="Season files folder; default: the backfill's.")
+@click.argument("source", type=click.Choice(["football-data", "the-odds-api"]))
 @click.option(
-    "--league", "leagues", multiple=True, help="Division codes (repeatable); default: every one found."
+    "--source-dir",
+    "folder",
+    default=None,
+    help="football-data: season files folder; default: the backfill's.",
+)
+@click.option(
+    "--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the-odds-api: a captured /v4/sports/{sport}/odds (or /events) body (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--league",
+    "leagues",
+    multiple=True,
+    help="football-data division codes, or the-odds-api sport keys (repeatable); default: every one found.",
 )
 @click.option("--new", "declared", multiple=True, help="A name to create although a team is close to it.")
 @click.option(
@@ -29,6 +42,7 @@ def teams_group() -> None:
 def teams_sync(
     source: str,
     folder: str | None,
+    files: tuple[Path, ...],
     leagues: tuple[str, ...],
     declared: tuple[str, ...],
     min_score: float,
@@ -37,16 +51,58 @@ def teams_sync(
 ) -> None:
     """Create registry teams for the names a source uses that no team answers to.
 
-    A name close to a team of the same country is held for review instead, with its candidates:
-    accept one with `lakehouse teams alias TEAM_ID NAME --source football_data`, or rerun with
-    `--new NAME` if it is another team. Exit status 1 while names wait for review.
+    A name close to a team of the same competition or country is held for review instead, with
+    its candidates: accept one with `lakehouse teams alias TEAM_ID NAME --source SOURCE`
+    (football_data, the_odds_api), or rerun with `--new NAME` if it is another team. Exit
+    status 1 while names wait for review.
     """
+    from lakehouse.teams import TeamRegistry
+    from lakehouse.teams.registry import DATA_DIR
+    from lakehouse.teams.sync import plan_catalogue
+
+    data_dir = data_dir or DATA_DIR
+    registry = TeamRegistry.load(data_dir)
+    catalogues = (
+        _football_data_names(folder, leagues)
+        if source == "football-data"
+        else _odds_api_names(files, leagues)
+    )
+    planned: dict[str, Any] = {}
+    plans = [
+        plan_catalogue(registry, catalogue, found, new=declared, min_score=min_score, planned=planned)
+        for catalogue, found in catalogues
+    ]
+    for plan in plans:
+        click.echo(
+            f"{plan.catalogue.label:4} {plan.names} names: {len(plan.known)} known, {len(plan.new)} new"
+            + (f" -> {plan.new[0].file_name}" if plan.new else "")
+            + (f", {len(plan.review)} to review" if plan.review else "")
+            + (f", {len(plan.refused)} refused" if plan.refused else "")
+        )
+        for name, candidates in plan.review.items():
+            close = ", ".join(f"{c.team_id} ({c.team_name}) {c.score:.0f}" for c in candidates)
+            click.echo(f"  review {name!r}: close to {close}")
+        for name, reason in plan.refused.items():
+            click.echo(f"  refused {name!r}: {reason}")
+    if not dry_run:
+        from lakehouse.teams.sync import write_new_teams
+
+        try:
+            written = write_new_teams(plans, data_dir)
+        except ValueError as exc:
+            raise click.ClickException(f"nothing written: {exc}") from None
+        for path in written:
+            click.echo(f"wrote {path}")
+    if any(plan.review or plan.refused for plan in plans):
+        raise SystemExit(1)
+
+
+def _football_data_names(folder: str | None, leagues: tuple[str, ...]) -> list[tuple[Any, set[str]]]:
+    """(catalogue, names) per league found under the folder."""
     from lakehouse.football_data import LEAGUES
     from lakehouse.football_data.files import find_season_files
     from lakehouse.football_data.reader import SeasonRows
-    from lakehouse.teams import TeamRegistry
-    from lakehouse.teams.registry import DATA_DIR
-    from lakehouse.teams.sync import plan_league, write_new_teams
+    from lakehouse.teams.sync import football_data_catalogue
 
     root = Path(folder).expanduser() if folder else get_settings().football_data_dir
     wanted = [code.upper() for code in leagues] or list(LEAGUES)
@@ -63,35 +119,42 @@ def teams_sync(
     for sf in files:
         assert sf.path is not None
         names.setdefault(sf.league, set()).update(SeasonRows.parse(sf.path.read_bytes(), sf).team_names())
+    return [(football_data_catalogue(LEAGUES[code]), found) for code, found in sorted(names.items())]
 
-    data_dir = data_dir or DATA_DIR
-    registry = TeamRegistry.load(data_dir)
-    taken: set[str] = set()
-    plans = [
-        plan_league(registry, LEAGUES[code], found, new=declared, min_score=min_score, taken=taken)
-        for code, found in sorted(names.items())
-    ]
-    for plan in plans:
-        click.echo(
-            f"{plan.league.code:4} {plan.names} names: {len(plan.known)} known, {len(plan.new)} new"
-            + (f" -> {plan.new[0].file_name}" if plan.new else "")
-            + (f", {len(plan.review)} to review" if plan.review else "")
-            + (f", {len(plan.refused)} refused" if plan.refused else "")
-        )
-        for name, candidates in plan.review.items():
-            close = ", ".join(f"{c.team_id} ({c.team_name}) {c.score:.0f}" for c in candidates)
-            click.echo(f"  review {name!r}: close to {close}")
-        for name, reason in plan.refused.items():
-            click.echo(f"  refused {name!r}: {reason}")
-    if not dry_run:
+
+def _odds_api_names(files: tuple[Path, ...], sport_keys: tuple[str, ...]) -> list[tuple[Any, set[str]]]:
+    """(catalogue, names) per sport key of the captured events (home and away teams)."""
+    import json
+
+    from lakehouse.teams.sync import odds_api_catalogue
+    from producers.connectors.odds_api import sport_family
+
+    if not files:
+        raise click.ClickException("the-odds-api: pass --file with a captured odds or events body")
+    names: dict[str, set[str]] = {}
+    for path in files:
         try:
-            written = write_new_teams(plans, data_dir)
+            events = json.loads(path.read_bytes().decode("utf-8-sig"))
         except ValueError as exc:
-            raise click.ClickException(f"nothing written: {exc}") from None
-        for path in written:
-            click.echo(f"wrote {path}")
-    if any(plan.review or plan.refused for plan in plans):
-        raise SystemExit(1)
+            raise click.ClickException(f"{path}: not JSON ({exc})") from None
+        if isinstance(events, dict) and isinstance(events.get("data"), list):
+            events = events["data"]  # the historical endpoints wrap the events
+        if not isinstance(events, list):
+            raise click.ClickException(f"{path}: expected a list of events, got {type(events).__name__}")
+        for event in events:
+            named = isinstance(event, dict) and all(
+                event.get(k) for k in ("sport_key", "home_team", "away_team")
+            )
+            if named and (not sport_keys or event["sport_key"] in sport_keys):
+                names.setdefault(event["sport_key"], set()).update((event["home_team"], event["away_team"]))
+    out = []
+    for key, found in sorted(names.items()):
+        sport = sport_family(key)
+        if sport is None:
+            click.echo(f"{key}: a sport the platform does not know; skipped", err=True)
+            continue
+        out.append((odds_api_catalogue(key, sport), found))
+    return out
 
 
 @teams_group.command("alias")

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lakehouse.config import Settings
 from lakehouse.health import HealthReporter
 from lakehouse.log import get_logger
+from lakehouse.teams import TeamRegistry
 from producers.base import Connector
 from producers.changes import ChangeDetector
 from producers.connectors import build_connector
@@ -149,6 +150,7 @@ def replay(
     speed: float | None = None,
     change_detection: bool = True,
     league: str | None = None,
+    registry: TeamRegistry | None = None,
 ) -> dict[str, Any]:
     """Replay real captures: `odds-api`, `espn` or `football-data`.
 
@@ -162,12 +164,12 @@ def replay(
     try:
         if what == "odds-api":
             for path in files or sorted((data / "odds-api").glob("*.json")):
-                parsed = odds_api_capture(path)
+                parsed = odds_api_capture(path, registry)
                 rejects += parsed.rejects
                 items += [TimedRecord("odds", r, _at(r)) for r in parsed.events]
         elif what == "espn":
             for path in files or _espn_scoreboards(data / "espn", league):
-                parsed = espn_capture(path, league)
+                parsed = espn_capture(path, league, registry)
                 rejects += parsed.rejects
                 items += [TimedRecord("games", r, _at(r)) for r in parsed.events]
         elif what == "football-data":

@@ -1,11 +1,12 @@
 """A source's own team catalogue into the registry: new teams written, near-misses kept for review.
 
-football-data names each league's teams its own way and is the catalogue for the leagues no
-other source covers, so a name no team answers to becomes a new team in
-``data/soccer_<country>.yaml``. A name close to a team the registry already has in that country
-(a fuzzy score from rapidfuzz, ``min_score`` and up) is *not* created: it could be that team
-under another spelling, and a wrong merge or a duplicate would both corrupt every join. It is
-listed with its candidates until a person accepts an alias (`add_alias`) or declares it new.
+Each source names a competition's teams its own way: football-data per league (and it is the
+only catalogue of many leagues), The Odds API per sport key. A name no team answers to becomes
+a new team of its competition's file (``soccer_<country>.yaml``, ``basketball_nba.yaml``). A
+name close to a team the registry already has there (a fuzzy score from rapidfuzz,
+``min_score`` and up) is *not* created: it could be that team under another spelling, and a
+wrong merge or a duplicate would both corrupt every join. It is listed with its candidates
+until a person accepts an alias (`add_alias`) or declares it new.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -21,10 +22,20 @@ from rapidfuzz import fuzz, process
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from lakehouse.football_data.leagues import League
+from lakehouse.football_data.leagues import LEAGUES, League
 from lakehouse.teams.registry import DATA_DIR, SOURCES, TeamRegistry, normalise_name, slug
 
-__all__ = ["LeagueSync", "NewTeam", "Suggestion", "add_alias", "plan_league", "write_new_teams"]
+__all__ = [
+    "Catalogue",
+    "CatalogueSync",
+    "NewTeam",
+    "Suggestion",
+    "add_alias",
+    "football_data_catalogue",
+    "odds_api_catalogue",
+    "plan_catalogue",
+    "write_new_teams",
+]
 
 MIN_SCORE = 90.0  # WRatio of normalised names; "Sheffield Weds" ~ "Sheffield Wednesday" is 90
 
@@ -44,13 +55,50 @@ class NewTeam:
     name: str
     competitions: tuple[str, ...]
     file_name: str  # soccer_<country>.yaml
+    sport: str = "soccer"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """One source's list of one competition's teams, and where its new teams go in the registry."""
+
+    label: str  # what the user named: "B1", "basketball_nba"
+    sport: str  # the registry's sport: soccer, basketball
+    competition: str  # sport key, e.g. soccer_belgium_first_div
+    file_name: str  # soccer_belgium.yaml, basketball_nba.yaml
+    source: str  # the registry source the names are aliases of: football_data, the_odds_api
+    id_prefix: str = ""  # "nba-": team names repeat across leagues of one sport (Liberty, Storm)
+    country: str = ""  # the slug's fallback prefix when an id is taken ("portugal-nacional")
+    international: bool = False  # clubs of every country (Champions League): compared with all
+
+
+def football_data_catalogue(league: League) -> Catalogue:
+    return Catalogue(
+        league.code,
+        "soccer",
+        league.sport,
+        f"soccer_{slug(league.country).replace('-', '_')}.yaml",
+        "football_data",
+        country=league.country,
+    )
+
+
+def odds_api_catalogue(sport_key: str, sport: str) -> Catalogue:
+    """Soccer leagues go to their country's file (as football-data's do); other sports to one per key."""
+    league = next((lg for lg in LEAGUES.values() if lg.sport == sport_key), None)
+    if sport == "soccer" and league is not None:
+        return replace(football_data_catalogue(league), label=sport_key, source="the_odds_api")
+    if sport == "soccer":  # a cup of clubs from many countries (UEFA, FIFA)
+        return Catalogue(sport_key, sport, sport_key, f"{sport_key}.yaml", "the_odds_api", international=True)
+    prefix = sport_key.split("_", 1)[-1].replace("_", "-") + "-"
+    return Catalogue(sport_key, sport, sport_key, f"{sport_key}.yaml", "the_odds_api", id_prefix=prefix)
 
 
 @dataclass
-class LeagueSync:
-    """What syncing one league's names would do."""
+class CatalogueSync:
+    """What syncing one catalogue's names would do."""
 
-    league: League
+    catalogue: Catalogue
     names: int = 0
     known: list[str] = field(default_factory=list)
     new: list[NewTeam] = field(default_factory=list)
@@ -58,57 +106,71 @@ class LeagueSync:
     refused: dict[str, str] = field(default_factory=dict)  # name -> reason (ambiguous, no slug)
 
 
-def country_file(league: League) -> str:
-    return f"soccer_{slug(league.country).replace('-', '_')}.yaml"
-
-
-def plan_league(
+def plan_catalogue(
     registry: TeamRegistry,
-    league: League,
+    catalogue: Catalogue,
     names: Iterable[str],
     *,
-    source: str = "football_data",
     new: Iterable[str] = (),
     min_score: float = MIN_SCORE,
-    taken: set[str] | None = None,
-) -> LeagueSync:
-    """Sort a league's names into known, new (to create) and to review; nothing is written.
+    planned: dict[str, NewTeam] | None = None,
+) -> CatalogueSync:
+    """Sort a catalogue's names into known, new (to create) and to review; nothing is written.
 
-    `new` are names a person declared new teams despite a close candidate. `taken` collects the
-    ids planned so far, so two leagues of one run cannot create the same id.
+    `new` are names a person declared new teams despite a close candidate. `planned` holds the
+    teams earlier catalogues of the same run will create (by normalised name), so a club named
+    in its league and in a cup becomes one team, and its near-misses are caught too.
     """
-    plan = LeagueSync(league)
+    plan = CatalogueSync(catalogue)
     declared = set(new)
-    taken = taken if taken is not None else set()
-    file_name = country_file(league)
-    neighbours = _neighbours(registry, league, file_name)
+    planned = planned if planned is not None else {}
+    neighbours = _neighbours(registry, catalogue)
     for name in sorted(set(names)):
         plan.names += 1
-        team, reason = registry.try_resolve(name, source=source, sport="soccer")
-        if team is not None:
+        team, reason = registry.try_resolve(name, source=catalogue.source, sport=catalogue.sport)
+        key = f"{catalogue.sport}:{normalise_name(name)}"
+        if team is not None or key in planned:
             plan.known.append(name)
             continue
         if reason and reason.startswith("ambiguous"):
             plan.refused[name] = reason
             continue
-        candidates = _candidates(name, neighbours, min_score)
+        other, _ = registry.try_resolve(name, source=catalogue.source)
+        if other is not None:  # another sport's team: a second one would make news mentions ambiguous
+            plan.refused[name] = (
+                f"{name!r} is {other.team_id} ({other.sport}); a {catalogue.sport} team of the same name "
+                "would make mentions in news ambiguous: add it by hand under a distinct name"
+            )
+            continue
+        same_sport = {
+            planned_key.split(":", 1)[1]: (t.team_id, t.name)
+            for planned_key, t in planned.items()
+            if t.sport == catalogue.sport and (catalogue.international or t.file_name == catalogue.file_name)
+        }
+        candidates = _candidates(name, {**neighbours, **same_sport}, min_score)
         if candidates and name not in declared:
             plan.review[name] = candidates
             continue
-        team_id = _free_id(registry, slug(name), league, taken)
+        base = catalogue.id_prefix + slug(name)
+        taken = {t.team_id for t in planned.values()}
+        team_id = _free_id(registry, base if slug(name) else "", catalogue, taken)
         if team_id is None:
-            plan.refused[name] = f"no free id for {name!r} (slug {slug(name)!r})"
+            plan.refused[name] = f"no free id for {name!r} (slug {base!r})"
             continue
-        taken.add(team_id)
-        plan.new.append(NewTeam(team_id, name, (league.sport,), file_name))
+        created = NewTeam(team_id, name, (catalogue.competition,), catalogue.file_name, catalogue.sport)
+        planned[key] = created
+        plan.new.append(created)
     return plan
 
 
-def _neighbours(registry: TeamRegistry, league: League, file_name: str) -> dict[str, tuple[str, str]]:
-    """Normalised name -> (team id, name) of the teams a new name of `league` could be."""
+def _neighbours(registry: TeamRegistry, catalogue: Catalogue) -> dict[str, tuple[str, str]]:
+    """Normalised name -> (team id, name) of the teams a new name of `catalogue` could be."""
     out: dict[str, tuple[str, str]] = {}
-    for team in registry.teams(sport="soccer"):
-        if registry.origin(team.team_id) == file_name or league.sport in team.competitions:
+    for team in registry.teams(sport=catalogue.sport):
+        mine = (
+            registry.origin(team.team_id) == catalogue.file_name or catalogue.competition in team.competitions
+        )
+        if mine or catalogue.international:
             for name in team.all_names():
                 out.setdefault(normalise_name(name), (team.team_id, team.name))
     return out
@@ -126,10 +188,11 @@ def _candidates(name: str, neighbours: Mapping[str, tuple[str, str]], min_score:
     return sorted(best.values(), key=lambda s: (-s.score, s.team_id))[:3]
 
 
-def _free_id(registry: TeamRegistry, base: str, league: League, taken: set[str]) -> str | None:
+def _free_id(registry: TeamRegistry, base: str, catalogue: Catalogue, taken: set[str]) -> str | None:
     if not base:
         return None
-    for team_id in (base, f"{slug(league.country)}-{base}"):
+    fallback = f"{slug(catalogue.country or catalogue.competition)}-{base}"
+    for team_id in (base, fallback):
         if team_id not in taken and not registry.has_id(team_id):
             return team_id
     return None
@@ -138,7 +201,7 @@ def _free_id(registry: TeamRegistry, base: str, league: League, taken: set[str])
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_new_teams(plans: Iterable[LeagueSync], data_dir: Path = DATA_DIR) -> list[Path]:
+def write_new_teams(plans: Iterable[CatalogueSync], data_dir: Path = DATA_DIR) -> list[Path]:
     """Append the planned teams to their country files; the registry must load after, or nothing changes.
 
     Files are written in a scratch copy of `data_dir` first and the registry is loaded from it,
@@ -155,25 +218,24 @@ def write_new_teams(plans: Iterable[LeagueSync], data_dir: Path = DATA_DIR) -> l
         for path in data_dir.glob("*.yaml"):
             shutil.copyfile(path, scratch / path.name)
         for file_name, teams in by_file.items():
-            _append_teams(scratch / file_name, teams)
+            _append_teams(scratch / file_name, teams, teams[0].sport)
         TeamRegistry.load(scratch)  # raises with the reason; data_dir untouched
         for file_name in by_file:
             shutil.copyfile(scratch / file_name, data_dir / file_name)
     return [data_dir / name for name in sorted(by_file)]
 
 
-def _append_teams(path: Path, teams: list[NewTeam]) -> None:
+def _append_teams(path: Path, teams: list[NewTeam], sport: str) -> None:
     if path.exists():
         text = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
         if not _teams_is_last_key(text):
             raise ValueError(f"{path.name}: 'teams' must be the last top-level key to append to it")
     else:
-        country = path.stem.removeprefix("soccer_").replace("_", " ").title()
         competitions = sorted({c for t in teams for c in t.competitions})
         text = (
-            f"# {country} clubs as football-data.co.uk names them, written by `lakehouse teams sync`.\n"
+            f"# {path.stem}: teams as their source names them, written by `lakehouse teams sync`.\n"
             "# Add other sources' names under aliases (see ../README.md).\n"
-            "sport: soccer\n"
+            f"sport: {sport}\n"
             f"competitions: [{', '.join(competitions)}]\n\nteams:\n"
         )
     entries = [

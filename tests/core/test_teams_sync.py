@@ -15,9 +15,15 @@ from lakehouse.football_data.files import find_season_files
 from lakehouse.football_data.reader import SeasonRows
 from lakehouse.teams import TeamRegistry, get_registry
 from lakehouse.teams.registry import DATA_DIR
-from lakehouse.teams.sync import add_alias, plan_league, write_new_teams
+from lakehouse.teams.sync import (
+    add_alias,
+    football_data_catalogue,
+    odds_api_catalogue,
+    plan_catalogue,
+    write_new_teams,
+)
 
-BELGIUM = LEAGUES["B1"]
+BELGIUM = football_data_catalogue(LEAGUES["B1"])
 
 
 @pytest.fixture
@@ -25,8 +31,10 @@ def data_dir(tmp_path: Path) -> Path:
     """The registry's YAML without the synced countries, as before the first sync."""
     folder = tmp_path / "teams"
     shutil.copytree(DATA_DIR, folder)
-    for synced in ("belgium", "netherlands", "portugal", "scotland", "turkey"):
+    for synced in ("belgium", "netherlands", "portugal", "scotland", "turkey", "uefa_champs_league"):
         (folder / f"soccer_{synced}.yaml").unlink()
+    for league in ("nba", "wnba"):
+        (folder / f"basketball_{league}.yaml").unlink()
     return folder
 
 
@@ -41,7 +49,7 @@ def _names(shared_data: Path, league: str) -> set[str]:
 def test_a_new_league_becomes_teams_once(data_dir: Path, shared_data: Path) -> None:
     names = _names(shared_data, "B1")
     assert len(names) == 20 and "St. Gilloise" in names
-    plan = plan_league(TeamRegistry.load(data_dir), BELGIUM, names)
+    plan = plan_catalogue(TeamRegistry.load(data_dir), BELGIUM, names)
     assert (len(plan.new), plan.known, plan.review, plan.refused) == (20, [], {}, {})
     by_name = {t.name: t for t in plan.new}
     assert by_name["St. Gilloise"].team_id == "st-gilloise"
@@ -53,7 +61,7 @@ def test_a_new_league_becomes_teams_once(data_dir: Path, shared_data: Path) -> N
     for name in names:
         team = registry.resolve(name, source="football_data", sport="soccer")
         assert team.name == name and team.competitions == ("soccer_belgium_first_div",)
-    again = plan_league(registry, BELGIUM, names)
+    again = plan_catalogue(registry, BELGIUM, names)
     assert (len(again.known), again.new) == (20, [])  # idempotent
     assert write_new_teams([again], data_dir) == []
     assert written.read_text().count("- id: ") == 20
@@ -61,13 +69,15 @@ def test_a_new_league_becomes_teams_once(data_dir: Path, shared_data: Path) -> N
 
 def test_a_name_close_to_a_known_team_waits_for_review(data_dir: Path) -> None:
     registry = TeamRegistry.load(data_dir)
-    championship = LEAGUES["E1"]
-    plan = plan_league(registry, championship, ["Wolverhampton Wanderer", "Barrow"])
+    championship = football_data_catalogue(LEAGUES["E1"])
+    plan = plan_catalogue(registry, championship, ["Wolverhampton Wanderer", "Barrow"])
     assert [t.name for t in plan.new] == ["Barrow"]
     (candidate, *_) = plan.review["Wolverhampton Wanderer"]
     assert candidate.team_id == "wolverhampton-wanderers" and candidate.score >= 90
 
-    declared = plan_league(registry, championship, ["Wolverhampton Wanderer"], new=["Wolverhampton Wanderer"])
+    declared = plan_catalogue(
+        registry, championship, ["Wolverhampton Wanderer"], new=["Wolverhampton Wanderer"]
+    )
     assert [t.team_id for t in declared.new] == ["wolverhampton-wanderer"]
 
     path = add_alias("wolverhampton-wanderers", "Wolverhampton Wanderer", "football_data", data_dir)
@@ -114,3 +124,70 @@ def test_every_main_league_file_in_the_shared_data_resolves_every_team(shared_da
         reasons = [r for r in parsed.rejects.column("reason").to_pylist() if "unknown team" in r]
         assert not reasons, (str(sf), reasons[:3])
         assert parsed.counts.matches > 0
+
+
+def test_a_cup_club_named_in_its_league_becomes_one_team(data_dir: Path) -> None:
+    """The Odds API: a club in its league and in a cup is one team; a near-miss waits for a person."""
+    registry = TeamRegistry.load(data_dir)
+    planned: dict = {}
+    serie_a = plan_catalogue(
+        registry,
+        odds_api_catalogue("soccer_italy_serie_a", "soccer"),
+        ["Como", "Milan AC"],
+        planned=planned,
+    )
+    assert serie_a.catalogue.file_name == "soccer_italy.yaml"  # a league goes to its country's file
+    assert [t.team_id for t in serie_a.new] == ["como"]
+    assert serie_a.review["Milan AC"][0].team_id == "ac-milan"  # close, so a person decides
+    cup = plan_catalogue(
+        registry,
+        odds_api_catalogue("soccer_uefa_champs_league", "soccer"),
+        ["Como", "Slavia Prague"],
+        planned=planned,
+    )
+    assert cup.known == ["Como"] and [t.team_id for t in cup.new] == ["slavia-prague"]
+    euroleague = odds_api_catalogue("basketball_euroleague", "basketball")
+    clash = plan_catalogue(registry, euroleague, ["Real Madrid", "Zalgiris Kaunas"])
+    assert [t.team_id for t in clash.new] == ["euroleague-zalgiris-kaunas"]
+    assert clash.refused["Real Madrid"].startswith("'Real Madrid' is real-madrid (soccer)")
+    nba = plan_catalogue(registry, odds_api_catalogue("basketball_nba", "basketball"), ["Boston Celtics"])
+    assert [(t.team_id, t.file_name) for t in nba.new] == [("nba-boston-celtics", "basketball_nba.yaml")]
+    (path,) = write_new_teams([nba], data_dir)
+    assert "sport: basketball" in path.read_text()
+    assert TeamRegistry.load(data_dir).resolve("Boston Celtics", source="the_odds_api").sport == "basketball"
+
+
+def test_every_odds_api_capture_resolves_its_teams_or_names_them_all(shared_data: Path) -> None:
+    """The packaged registry after `teams sync the-odds-api` on the captures (and one accepted alias).
+
+    Euroleague is left parked on purpose: its clubs share their names with football clubs (Real
+    Madrid, Barcelona, Olympiacos), and news mentions carry no sport, so adding them would turn
+    every "Real Madrid" headline ambiguous. Each parked game names both teams. What else refuses
+    an event is not a team: a sport the platform does not model (MMA's fighters) and a scores
+    body without bookmakers.
+    """
+    import json
+
+    from producers.connectors.odds_api import TheOddsApi
+    from producers.dead_letters import unknown_names
+
+    reasons: set[str] = set()
+    events = 0
+    for path in sorted((shared_data / "odds-api").rglob("*.json")):
+        body = json.loads(path.read_bytes().decode("utf-8-sig"))
+        body = body.get("data", body) if isinstance(body, dict) else body
+        if not body or "home_team" not in body[0]:
+            continue  # the sports list
+        parsed = TheOddsApi().parse_events(body)
+        events += len(body)
+        for reject in parsed.rejects:
+            kind = reject.reason.split(" '")[0].split(":")[0]
+            reasons.add(f"{path.stem}: {kind}")
+            if "unmatched team" in reject.reason:
+                assert len(unknown_names(reject.reason)) == 2, reject.reason  # both teams named
+    assert events > 150
+    assert reasons == {
+        "basketball_euroleague: unmatched team",
+        "basketball_wnba_scores: event is missing field(s) bookmakers",
+        "mma_mixed_martial_arts: unknown sport key",
+    }, reasons

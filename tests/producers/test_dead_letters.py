@@ -75,8 +75,12 @@ def test_dead_letters_are_listed_and_released_once_the_teams_exist(
     fresh_settings: None,
 ) -> None:
     settings = Settings(state_dir=tmp_path / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap))
+    before = tmp_path / "teams-before"  # the registry before anyone synced WNBA teams
+    shutil.copytree(DATA_DIR, before)
+    (before / "basketball_wnba.yaml").unlink()
+    without = TeamRegistry.load(before)
     wnba = shared_data / "espn" / "wnba_scoreboard_trimmed.json"
-    summary = replay(settings, "espn", [wnba], league="basketball/wnba")
+    summary = replay(settings, "espn", [wnba], league="basketball/wnba", registry=without)
     assert (summary["records"], summary["dead_lettered"], summary["undelivered"]) == (0, 2, 0)
 
     letters, released = pending(settings, ["games"])
@@ -93,8 +97,8 @@ def test_dead_letters_are_listed_and_released_once_the_teams_exist(
     assert "2 pending, 0 released" in listed.output and "2  home unmatched team" in listed.output
     assert "1  'Las Vegas Aces' from espn" in listed.output
 
-    # Today's registry: nothing goes through, and nothing is dead-lettered a second time.
-    still = release(settings, make_publisher(settings, client_id="t-still"), ["games"])
+    # The same registry: nothing goes through, and nothing is dead-lettered a second time.
+    still = release(settings, make_publisher(settings, client_id="t-still"), ["games"], registry=without)
     assert (still.pending, still.released, sum(still.still_failing.values())) == (2, 0, 2)
     assert len(read(settings, ["games"])) == 2
 
