@@ -16,7 +16,7 @@ def teams_group() -> None:
 
 
 @teams_group.command("sync")
-@click.argument("source", type=click.Choice(["football-data", "the-odds-api"]))
+@click.argument("source", type=click.Choice(["football-data", "the-odds-api", "espn"]))
 @click.option(
     "--source-dir",
     "folder",
@@ -25,7 +25,8 @@ def teams_group() -> None:
 )
 @click.option(
     "--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="the-odds-api: a captured /v4/sports/{sport}/odds (or /events) body (repeatable).",
+    help="the-odds-api: a captured /v4/sports/{sport}/odds (or /events) body; espn: a league's "
+    "scoreboard or teams response (repeatable).",
 )  # fmt: skip
 @click.option(
     "--league",
@@ -62,14 +63,18 @@ def teams_sync(
 
     data_dir = data_dir or DATA_DIR
     registry = TeamRegistry.load(data_dir)
-    catalogues = (
-        _football_data_names(folder, leagues)
-        if source == "football-data"
-        else _odds_api_names(files, leagues)
-    )
+    espn_ids: dict[str, str] = {}
+    if source == "football-data":
+        catalogues = _football_data_names(folder, leagues)
+    elif source == "the-odds-api":
+        catalogues = _odds_api_names(files, leagues)
+    else:
+        catalogues, espn_ids = _espn_names(files, leagues)
     planned: dict[str, Any] = {}
     plans = [
-        plan_catalogue(registry, catalogue, found, new=declared, min_score=min_score, planned=planned)
+        plan_catalogue(
+            registry, catalogue, found, new=declared, min_score=min_score, planned=planned, espn_ids=espn_ids
+        )
         for catalogue, found in catalogues
     ]
     for plan in plans:
@@ -155,6 +160,72 @@ def _odds_api_names(files: tuple[Path, ...], sport_keys: tuple[str, ...]) -> lis
             continue
         out.append((odds_api_catalogue(key, sport), found))
     return out
+
+
+def _espn_names(
+    files: tuple[Path, ...], leagues: tuple[str, ...]
+) -> tuple[list[tuple[Any, set[str]]], dict[str, str]]:
+    """(catalogue, names) per ESPN league of the bodies, and each name's ESPN id.
+
+    A body is a league's scoreboard (its competitors) or its teams response (ESPN's catalogue,
+    ``/apis/site/v2/sports/{sport}/{league}/teams``); its league is what it says, else --league.
+    """
+    import json
+
+    from lakehouse.teams.sync import source_catalogue
+    from producers.connectors.espn import REGISTRY_SPORTS, SPORT_KEYS, espn_path
+
+    if not files:
+        raise click.ClickException("espn: pass --file with a league's scoreboard or teams response")
+    names: dict[str, set[str]] = {}
+    ids: dict[str, str] = {}
+    for path in files:
+        try:
+            body = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except ValueError as exc:
+            raise click.ClickException(f"{path}: not JSON ({exc})") from None
+        league, teams = _espn_teams(body)
+        league = espn_path(leagues[0]) if leagues else league
+        if league is None or league.endswith("/all"):
+            raise click.ClickException(
+                f"{path.name}: which ESPN league is it? pass --league <sport>/<league>"
+            )
+        if league not in SPORT_KEYS:
+            raise click.ClickException(
+                f"{path.name}: ESPN league {league} has no sport key; add it to SPORT_KEYS"
+            )
+        for espn_id, name in teams:
+            names.setdefault(league, set()).add(name)
+            ids[name] = espn_id
+    catalogues = [
+        (source_catalogue("espn", SPORT_KEYS[league], REGISTRY_SPORTS[league.split("/")[0]]), found)
+        for league, found in sorted(names.items())
+    ]
+    return catalogues, ids
+
+
+def _espn_teams(body: Any) -> tuple[str | None, list[tuple[str, str]]]:
+    """(league path or None, [(ESPN id, display name)]) of a scoreboard or a teams response."""
+    from producers.connectors.espn import league_of_body
+
+    if isinstance(body, dict) and isinstance(body.get("sports"), list) and body["sports"]:
+        sport = body["sports"][0]
+        league = (sport.get("leagues") or [{}])[0]
+        teams = [t.get("team") or {} for t in league.get("teams") or []]
+        path = (
+            f"{sport.get('slug')}/{league.get('slug')}" if sport.get("slug") and league.get("slug") else None
+        )
+        return path, [
+            (str(t["id"]), str(t["displayName"])) for t in teams if t.get("id") and t.get("displayName")
+        ]
+    out = []
+    for event in (body.get("events") or []) if isinstance(body, dict) else []:
+        for competition in event.get("competitions") or []:
+            for competitor in competition.get("competitors") or []:
+                team = competitor.get("team") or {}
+                if team.get("id") and team.get("displayName"):
+                    out.append((str(team["id"]), str(team["displayName"])))
+    return league_of_body(body), out
 
 
 @teams_group.command("alias")

@@ -257,14 +257,22 @@ def _add_team(index: _Indexes, team: Team, file_name: str) -> None:
         key = normalise_name(text)
         if key:
             _append_unique(index.normalised[key], team.team_id)
-    for espn_id in team.espn_ids:  # ESPN numbers teams per sport, so ids repeat across sports
+    for espn_id in team.espn_ids:  # ESPN numbers soccer teams per sport, the others per league
         for other in index.espn[espn_id]:
-            if index.teams[other].sport == team.sport:
+            rival = index.teams[other]
+            if rival.sport == team.sport and _same_espn_scope(rival, team):
                 raise ValueError(
                     f"ESPN id {espn_id!r} ({team.sport}) is listed for both {other!r} "
                     f"({index.origin[other]}) and {team.team_id!r} ({file_name})"
                 )
         index.espn[espn_id].append(team.team_id)
+
+
+def _same_espn_scope(a: Team, b: Team) -> bool:
+    """Whether ESPN ids of two teams of one sport are in one numbering (soccer: one for all leagues)."""
+    if a.sport == "soccer" or not a.competitions or not b.competitions:
+        return True
+    return bool(set(a.competitions) & set(b.competitions))
 
 
 def _append_unique(bucket: list[str], team_id: str) -> None:
@@ -352,7 +360,14 @@ class TeamRegistry:
         except LookupError as error:
             return None, str(error)
 
-    def resolve_espn(self, espn_id: str, *, sport: str | None = None, name: str | None = None) -> Team:
+    def resolve_espn(
+        self,
+        espn_id: str,
+        *,
+        sport: str | None = None,
+        name: str | None = None,
+        competition: str | None = None,
+    ) -> Team:
         """By ESPN id; an unknown id falls back to ``name`` as an ESPN alias.
 
         The fallback refuses a team that ESPN already knows under other ids: ESPN gives women's
@@ -360,7 +375,12 @@ class TeamRegistry:
         is a different team, not the one the name suggests.
         """
         key = str(espn_id).strip()
-        candidates = self._index.espn.get(key, ())
+        candidates = list(self._index.espn.get(key, ()))
+        if competition is not None and sport != "soccer":  # ESPN ids are per league outside soccer
+            candidates = [
+                t for t in candidates if competition in self._index.teams[t].competitions
+                or not self._index.teams[t].competitions
+            ]  # fmt: skip
         if len(candidates) > 1 and sport is None and name:  # ESPN ids repeat across sports
             named, _ = self.try_resolve(name, source="espn")
             if named is not None and named.team_id in candidates:

@@ -11,6 +11,7 @@ until a person accepts an alias (`add_alias`) or declares it new.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -23,7 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from lakehouse.football_data.leagues import LEAGUES, League
-from lakehouse.teams.registry import DATA_DIR, SOURCES, TeamRegistry, normalise_name, slug
+from lakehouse.teams.registry import DATA_DIR, SOURCES, Team, TeamRegistry, normalise_name, slug
 
 __all__ = [
     "Catalogue",
@@ -56,6 +57,8 @@ class NewTeam:
     competitions: tuple[str, ...]
     file_name: str  # soccer_<country>.yaml
     sport: str = "soccer"
+    espn_ids: tuple[str, ...] = ()
+    nation: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Catalogue:
     id_prefix: str = ""  # "nba-": team names repeat across leagues of one sport (Liberty, Storm)
     country: str = ""  # the slug's fallback prefix when an id is taken ("portugal-nacional")
     international: bool = False  # clubs of every country (Champions League): compared with all
+    nations: bool = False  # national sides: their names are countries, ordinary words in news
 
 
 def football_data_catalogue(league: League) -> Catalogue:
@@ -84,14 +88,21 @@ def football_data_catalogue(league: League) -> Catalogue:
 
 
 def odds_api_catalogue(sport_key: str, sport: str) -> Catalogue:
+    return source_catalogue("the_odds_api", sport_key, sport)
+
+
+def source_catalogue(source: str, sport_key: str, sport: str) -> Catalogue:
     """Soccer leagues go to their country's file (as football-data's do); other sports to one per key."""
     league = next((lg for lg in LEAGUES.values() if lg.sport == sport_key), None)
     if sport == "soccer" and league is not None:
-        return replace(football_data_catalogue(league), label=sport_key, source="the_odds_api")
-    if sport == "soccer":  # a cup of clubs from many countries (UEFA, FIFA)
-        return Catalogue(sport_key, sport, sport_key, f"{sport_key}.yaml", "the_odds_api", international=True)
+        return replace(football_data_catalogue(league), label=sport_key, source=source)
+    if sport == "soccer":  # a cup of clubs or nations from many countries (UEFA, FIFA)
+        nations = "fifa" in sport_key
+        return Catalogue(
+            sport_key, sport, sport_key, f"{sport_key}.yaml", source, international=True, nations=nations
+        )
     prefix = sport_key.split("_", 1)[-1].replace("_", "-") + "-"
-    return Catalogue(sport_key, sport, sport_key, f"{sport_key}.yaml", "the_odds_api", id_prefix=prefix)
+    return Catalogue(sport_key, sport, sport_key, f"{sport_key}.yaml", source, id_prefix=prefix)
 
 
 @dataclass
@@ -114,6 +125,7 @@ def plan_catalogue(
     new: Iterable[str] = (),
     min_score: float = MIN_SCORE,
     planned: dict[str, NewTeam] | None = None,
+    espn_ids: Mapping[str, str] | None = None,
 ) -> CatalogueSync:
     """Sort a catalogue's names into known, new (to create) and to review; nothing is written.
 
@@ -127,7 +139,8 @@ def plan_catalogue(
     neighbours = _neighbours(registry, catalogue)
     for name in sorted(set(names)):
         plan.names += 1
-        team, reason = registry.try_resolve(name, source=catalogue.source, sport=catalogue.sport)
+        espn_id = (espn_ids or {}).get(name)
+        team, reason = _known(registry, catalogue, name, espn_id)
         key = f"{catalogue.sport}:{normalise_name(name)}"
         if team is not None or key in planned:
             plan.known.append(name)
@@ -157,10 +170,39 @@ def plan_catalogue(
         if team_id is None:
             plan.refused[name] = f"no free id for {name!r} (slug {base!r})"
             continue
-        created = NewTeam(team_id, name, (catalogue.competition,), catalogue.file_name, catalogue.sport)
+        ids = (espn_id,) if espn_id else ()
+        created = NewTeam(
+            team_id,
+            name,
+            (catalogue.competition,),
+            catalogue.file_name,
+            catalogue.sport,
+            ids,
+            catalogue.nations,
+        )
         planned[key] = created
         plan.new.append(created)
     return plan
+
+
+def _known(
+    registry: TeamRegistry, catalogue: Catalogue, name: str, espn_id: str | None
+) -> tuple[Team | None, str | None]:
+    """The team a name (or ESPN id in this league) already is, else the reason it is not."""
+    if espn_id is None:
+        return registry.try_resolve(name, source=catalogue.source, sport=catalogue.sport)
+    try:
+        team = registry.resolve_espn(
+            espn_id, sport=catalogue.sport, name=name, competition=catalogue.competition
+        )
+    except LookupError as exc:
+        return None, str(exc)
+    ok = espn_id in team.espn_ids or catalogue.competition in team.competitions
+    return (
+        (team, None)
+        if ok
+        else (None, f"{name!r} matches {team.team_id}, not known in {catalogue.competition}")
+    )
 
 
 def _neighbours(registry: TeamRegistry, catalogue: Catalogue) -> dict[str, tuple[str, str]]:
@@ -226,7 +268,8 @@ def write_new_teams(plans: Iterable[CatalogueSync], data_dir: Path = DATA_DIR) -
 
 
 def _append_teams(path: Path, teams: list[NewTeam], sport: str) -> None:
-    if path.exists():
+    existed = path.exists()
+    if existed:
         text = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
         if not _teams_is_last_key(text):
             raise ValueError(f"{path.name}: 'teams' must be the last top-level key to append to it")
@@ -236,14 +279,43 @@ def _append_teams(path: Path, teams: list[NewTeam], sport: str) -> None:
             f"# {path.stem}: teams as their source names them, written by `lakehouse teams sync`.\n"
             "# Add other sources' names under aliases (see ../README.md).\n"
             f"sport: {sport}\n"
-            f"competitions: [{', '.join(competitions)}]\n\nteams:\n"
+            f"competitions: [{', '.join(competitions)}]\n"
         )
+        nations = [t.name for t in teams if t.nation]
+        if nations:  # "France" in a headline is the country far more often than the side
+            text += f"mention_stopwords: [{', '.join(_scalar(n) for n in nations)}]\n"
+        text += "\nteams:\n"
     entries = [
         f"\n  - id: {team.team_id}\n    name: {_scalar(team.name)}\n"
         f"    competitions: [{', '.join(team.competitions)}]\n"
+        + (f"    espn_ids: [{', '.join(json.dumps(i) for i in team.espn_ids)}]\n" if team.espn_ids else "")
         for team in teams
     ]
     path.write_text(text + "".join(entries), encoding="utf-8")
+    if existed and (nations := [t.name for t in teams if t.nation]):
+        _add_stopwords(path, nations)
+
+
+def _add_stopwords(path: Path, words: list[str]) -> None:
+    """Extend a file's `mention_stopwords` (comments and layout kept)."""
+    rt = _round_trip()
+    document = rt.load(path.read_text(encoding="utf-8"))
+    listed = document.get("mention_stopwords")
+    if listed is None:
+        listed = CommentedSeq()
+        listed.fa.set_flow_style()
+        document.insert(len(document) - 1, "mention_stopwords", listed)  # before `teams`
+    listed.extend(w for w in words if w not in listed)
+    with path.open("w", encoding="utf-8") as out:
+        rt.dump(document, out)
+
+
+def _round_trip() -> YAML:
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 10_000
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
 
 
 def _teams_is_last_key(text: str) -> bool:
@@ -265,10 +337,7 @@ def add_alias(team_id: str, name: str, source: str, data_dir: Path = DATA_DIR) -
     if not registry.has_id(team_id):
         raise ValueError(f"no team {team_id!r} in {data_dir}")
     path = data_dir / registry.origin(team_id)
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.width = 10_000
-    rt.indent(mapping=2, sequence=4, offset=2)
+    rt = _round_trip()
     document = rt.load(path.read_text(encoding="utf-8"))
     entry = next(t for t in document["teams"] if t["id"] == team_id)
     aliases = entry.setdefault("aliases", CommentedMap())

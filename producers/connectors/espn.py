@@ -346,7 +346,9 @@ class EspnScoreboard:
         label = f"unmatched team {name!r} (espn id {espn_id or '?'})"
         try:
             if espn_id:
-                team = self.registry.resolve_espn(espn_id, sport=sport, name=name or None)
+                team = self.registry.resolve_espn(
+                    espn_id, sport=sport, name=name or None, competition=sport_key
+                )
             else:
                 team = self.registry.resolve(name, source=SOURCE, sport=sport)
         except (UnknownTeamError, AmbiguousTeamError) as exc:

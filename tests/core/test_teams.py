@@ -170,6 +170,27 @@ def test_duplicate_espn_id_within_a_sport_is_rejected(tmp_path: Path) -> None:
         TeamRegistry.load(_write(tmp_path, a=TOY, b=clash))
 
 
+def _league_file(competition: str, team_id: str, name: str, espn_id: str) -> str:
+    return (
+        f"sport: basketball\ncompetitions: [{competition}]\n"
+        f"teams:\n  - {{id: {team_id}, name: {name}, espn_ids: ['{espn_id}']}}\n"
+    )
+
+
+def test_espn_ids_are_unique_per_league_not_per_sport(tmp_path: Path) -> None:
+    """ESPN numbers each league's teams: 9 is the Warriors in the NBA and the Liberty in the WNBA."""
+    nba = _league_file("basketball_nba", "nba-gsw", "Golden State Warriors", "9")
+    wnba = _league_file("basketball_wnba", "wnba-nyl", "New York Liberty", "9")
+    registry = TeamRegistry.load(_write(tmp_path, nba=nba, wnba=wnba))
+    assert registry.resolve_espn("9", sport="basketball", competition="basketball_nba").team_id == "nba-gsw"
+    assert registry.resolve_espn("9", sport="basketball", competition="basketball_wnba").team_id == "wnba-nyl"
+    with pytest.raises(AmbiguousTeamError):  # without the league, 9 is not one team
+        registry.resolve_espn("9", sport="basketball")
+    again = _league_file("basketball_nba", "nba-other", "Other", "9")
+    with pytest.raises(ValueError, match="ESPN id '9'"):  # within one league it still is
+        TeamRegistry.load(_write(tmp_path, again=again))
+
+
 def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"no \*\.yaml"):
         TeamRegistry.load(tmp_path)

@@ -31,9 +31,18 @@ def data_dir(tmp_path: Path) -> Path:
     """The registry's YAML without the synced countries, as before the first sync."""
     folder = tmp_path / "teams"
     shutil.copytree(DATA_DIR, folder)
-    for synced in ("belgium", "netherlands", "portugal", "scotland", "turkey", "uefa_champs_league"):
-        (folder / f"soccer_{synced}.yaml").unlink()
-    for league in ("nba", "wnba"):
+    synced = (
+        "belgium",
+        "netherlands",
+        "portugal",
+        "scotland",
+        "turkey",
+        "uefa_champs_league",
+        "fifa_world_cup",
+    )
+    for name in synced:
+        (folder / f"soccer_{name}.yaml").unlink()
+    for league in ("nba", "wnba", "ncaab"):
         (folder / f"basketball_{league}.yaml").unlink()
     return folder
 
@@ -191,3 +200,47 @@ def test_every_odds_api_capture_resolves_its_teams_or_names_them_all(shared_data
         "basketball_wnba_scores: event is missing field(s) bookmakers",
         "mma_mixed_martial_arts: unknown sport key",
     }, reasons
+
+
+def test_cli_sync_espn_from_a_teams_response_and_a_scoreboard(data_dir: Path, shared_data: Path) -> None:
+    """ESPN's own catalogues: the teams endpoint and a league's scoreboard, ids kept per league."""
+    espn = shared_data / "espn"
+    args = ["teams", "sync", "espn", "--data-dir", str(data_dir)]
+    college = CliRunner().invoke(main, [*args, "--file", str(espn / "mens_college_basketball_teams.json")])
+    assert college.exit_code == 0, college.output
+    assert "basketball_ncaab 362 names: 0 known, 362 new -> basketball_ncaab.yaml" in college.output
+    registry = TeamRegistry.load(data_dir)
+    acu = registry.resolve_espn("2000", sport="basketball", competition="basketball_ncaab")
+    assert (acu.team_id, acu.name) == ("ncaab-abilene-christian-wildcats", "Abilene Christian Wildcats")
+
+    wnba = str(espn / "wnba_scoreboard_trimmed.json")
+    unknown = CliRunner().invoke(main, [*args, "--file", wnba])
+    assert unknown.exit_code == 1 and "which ESPN league is it? pass --league" in unknown.output
+    synced = CliRunner().invoke(main, [*args, "--file", wnba, "--league", "basketball/wnba"])
+    assert "basketball_wnba 4 names: 0 known, 4 new -> basketball_wnba.yaml" in synced.output
+    registry = TeamRegistry.load(data_dir)
+    # ESPN's 9 is a college side and the Liberty: one numbering per league.
+    liberty = registry.resolve_espn("9", sport="basketball", competition="basketball_wnba")
+    assert liberty.team_id == "wnba-new-york-liberty"
+    assert (
+        registry.resolve_espn("9", sport="basketball", competition="basketball_ncaab").team_id
+        != liberty.team_id
+    )
+
+
+def test_national_sides_are_not_news_mentions(data_dir: Path, shared_data: Path) -> None:
+    fifa = str(shared_data / "espn" / "fifa_world_scoreboard.json")
+    args = ["teams", "sync", "espn", "--data-dir", str(data_dir), "--file", fifa]
+    held = CliRunner().invoke(main, args)
+    assert (
+        held.exit_code == 1 and "review 'England': close to mls-new-england-revolution" in held.output
+    )  # a person decides
+    CliRunner().invoke(main, [*args, "--new", "Argentina", "--new", "England"])
+    registry = TeamRegistry.load(data_dir)
+    assert registry.resolve("France", source="espn", sport="soccer").competitions == (
+        "soccer_fifa_world_cup",
+    )
+    assert registry.mentioned_in("Lyon beat Marseille as France and England head into the break") == [
+        registry.by_id("lyon"),
+        registry.by_id("marseille"),
+    ]

@@ -339,7 +339,14 @@ def test_a_new_side_named_like_a_known_club_is_not_guessed(espn_dir: Path) -> No
 class _NameOnlyRegistry:
     """Knows every team by name only (no ESPN ids), like a registry entry not yet given its id."""
 
-    def resolve_espn(self, espn_id: str, *, sport: str | None = None, name: str | None = None) -> Team:
+    def resolve_espn(
+        self,
+        espn_id: str,
+        *,
+        sport: str | None = None,
+        name: str | None = None,
+        competition: str | None = None,
+    ) -> Team:
         return self.resolve(name or "", source="espn", sport=sport)
 
     def resolve(self, name: str, *, source: str, sport: str | None = None) -> Team:
@@ -435,3 +442,29 @@ def test_replay_of_a_capture_that_names_no_league_is_a_one_line_error(
         .startswith("Error: which ESPN league is wnba_scoreboard_trimmed.json? pass --league")
     )
     assert "Traceback" not in result.output
+
+
+def test_every_espn_scoreboard_in_the_shared_data_produces_every_game(espn_dir: Path) -> None:
+    """With the packaged registry (teams synced from these responses, no alias written by hand)."""
+    from producers.replay import espn_capture, espn_capture_league, is_espn_scoreboard
+
+    games = {}
+    for path in sorted(espn_dir.glob("*.json")):
+        if not is_espn_scoreboard(path):
+            continue
+        body = json.loads(path.read_bytes().decode("utf-8-sig"))
+        parsed = espn_capture(path, espn_capture_league(path) or "basketball/wnba")
+        assert parsed.rejects == [], (path.name, [r.reason for r in parsed.rejects][:2])
+        assert len(parsed.events) == len(body["events"]), path.name
+        records = _valid(parsed)
+        assert all(r["home_team_id"] != r["away_team_id"] for r in records)
+        games[path.name] = len(records)
+    assert games == {
+        "fifa_world_scoreboard.json": 32,
+        "mls.json": 11,
+        "nba_scoreboard_in_progress.json": 1,
+        "nba_scoreboard_scheduled.json": 11,
+        "nfl.json": 16,
+        "scoreboard_all_leagues.json": 50,
+        "wnba_scoreboard_trimmed.json": 2,
+    }
