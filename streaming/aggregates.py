@@ -97,7 +97,12 @@ class MarketProcessor:
     def init(self, handle: StatefulProcessorHandle) -> None:
         # TTLs are processing time, reset by each update: a game idle for ``idle_ms`` leaves the
         # state store, and each batch's history blob expires once no re-derivation can need it.
-        self.game = handle.getValueState("game", "blob binary", ttlDurationMs=self.idle_ms)
+        # Both are list states written whole with put/appendList, which travel to the JVM as Arrow
+        # batches: Spark 4.0.0's state server reads a value update (ValueState.update,
+        # ListState.appendValue) with one InputStream.read, so a blob larger than the socket had
+        # at that moment arrived cut ("invalid pickle opcode: 0") or hung the task for good
+        # (SPARK-53870, fixed in 4.0.2, which Maven Central does not serve with the Kafka connector).
+        self.game = handle.getListState("game_state", "blob binary", ttlDurationMs=self.idle_ms)
         self.history = handle.getListState("history", "blob binary", ttlDurationMs=self.history_ttl_ms)
 
     def handleInputRows(
@@ -142,15 +147,15 @@ class MarketProcessor:
             )
             if newest is None or (times[i], ids[i]) > newest[0]:
                 newest = ((times[i], ids[i]), meta)
-        held = self.game.get() if self.game.exists() else None
+        held = [blob for (blob,) in self.game.get()] if self.game.exists() else []
         state = GameState.loads(held[0]) if held else GameState(game_id)
         late, duplicates = state.late, state.duplicates
         outputs, applied = state.apply(
             ticks, newest[1] if newest else GameMeta("", "", "", 0), self.engine, self._history
         )
         if applied:
-            self.history.appendValue((pickle.dumps(applied, protocol=pickle.HIGHEST_PROTOCOL),))
-        self.game.update((state.dumps(),))
+            self.history.appendList([(pickle.dumps(applied, protocol=pickle.HIGHEST_PROTOCOL),)])
+        self.game.put([(state.dumps(),)])
         out: list[tuple[str | None, str | None, str | None]] = [
             (TOPICS[o.aggregate], o.key, json.dumps(o.record, separators=(",", ":"))) for o in outputs
         ]
