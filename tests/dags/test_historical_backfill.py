@@ -29,6 +29,14 @@ BAD_INPUT = ROOT / "tests" / "batch" / "fixtures" / "bad_input"
 TABLES = ("football_data_matches", "football_data_odds", "football_data_rejects")
 
 
+def conf(**given: Any) -> dict[str, Any]:
+    """A run's conf with every param set: `dag.test()` on the session's one DAG object keeps the
+    previous run's values for params a conf leaves out (a run without `seasons` got the last
+    run's 2023-24), which the scheduler, giving each run its own conf, never does."""
+    return {"leagues": [], "seasons": [], "start_date": None, "end_date": None, "source": None,
+            "warehouse": None} | given  # fmt: skip
+
+
 @dataclass
 class Expected:
     matches: int = 0
@@ -151,7 +159,7 @@ def test_backfill_every_season_twice(dag_bag: Any, results: Any, lakehouse_env: 
     expected = expected_counts(files)
     dag = dag_bag.get_dag("historical_backfill")
 
-    first = dag.test(run_conf={})
+    first = dag.test(run_conf=conf())
     assert first.state == "success", results.states(first)
     summary = results.xcom(first, "check_counts")
     assert summary["seasons"] == 47
@@ -166,7 +174,7 @@ def test_backfill_every_season_twice(dag_bag: Any, results: Any, lakehouse_env: 
         assert sums[f"iceberg.{table}"][0] == sums[f"duckdb.{table}"][0] == rows
         assert sums[f"iceberg.{table}"][1] == sums[f"duckdb.{table}"][1]  # the same values in both
 
-    second = dag.test(run_conf={})
+    second = dag.test(run_conf=conf())
     assert second.state == "success", results.states(second)
     assert results.xcom(second, "check_counts") == summary
     assert checksums(lakehouse_env) == sums
@@ -180,7 +188,7 @@ def test_bad_input_rejects_are_counted_in_the_dag_result(
     dag_bag: Any, results: Any, lakehouse_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR", str(BAD_INPUT))
-    run = dag_bag.get_dag("historical_backfill").test(run_conf={"leagues": ["E0"], "seasons": ["2023-24"]})
+    run = dag_bag.get_dag("historical_backfill").test(run_conf=conf(leagues=["E0"], seasons=["2023-24"]))
     assert run.state == "success", results.states(run)
     summary = results.xcom(run, "check_counts")
     assert summary["rejects"] == 9
@@ -209,7 +217,7 @@ def test_a_source_folder_as_the_sources_keep_it(dag_bag: Any, results: Any, lake
     expected = expected_counts(files)
     assert expected.unknown_teams == 0 and expected.matches > 4000
     leagues = ["B1", "E1", "N1", "P1", "SC0", "T1"]
-    run = dag_bag.get_dag("historical_backfill").test(run_conf={"source": str(more), "leagues": leagues})
+    run = dag_bag.get_dag("historical_backfill").test(run_conf=conf(source=str(more), leagues=leagues))
     assert run.state == "success", results.states(run)
     summary = results.xcom(run, "check_counts")
     assert summary["seasons"] == 14
@@ -225,7 +233,7 @@ def test_a_source_folder_as_the_sources_keep_it(dag_bag: Any, results: Any, lake
 def test_an_unknown_league_fails_the_run_without_retries(
     dag_bag: Any, results: Any, lakehouse_env: Path
 ) -> None:
-    run = dag_bag.get_dag("historical_backfill").test(run_conf={"leagues": ["XX9"]})
+    run = dag_bag.get_dag("historical_backfill").test(run_conf=conf(leagues=["XX9"]))
     assert run.state == "failed"
     assert results.states(run)["plan_seasons"] == ["failed"]
 
@@ -271,8 +279,9 @@ def test_backfill_into_snowflake(
         "LAKEHOUSE_SNOWFLAKE_PASSWORD": "snow",
     }.items():
         monkeypatch.setenv(key, value)
-    conf = {"leagues": ["SP1"], "seasons": ["2021-22"], "warehouse": "snowflake"}
-    run = dag_bag.get_dag("historical_backfill").test(run_conf=conf)
+    run = dag_bag.get_dag("historical_backfill").test(
+        run_conf=conf(leagues=["SP1"], seasons=["2021-22"], warehouse="snowflake")
+    )
     assert run.state == "success", results.states(run)
     summary = results.xcom(run, "check_counts")
     expected = expected_counts([SHARED / "SP1_2122.csv"])
