@@ -1,9 +1,11 @@
-"""Download football-data season files as the site serves them (``mmz4281/2324/E0.csv``).
+"""Download football-data season files as the site serves them (``mmz4281/2324/E0.csv``, and
+``new/ARG.csv`` for an extra league, every season in one file).
 
-Files land in the same layout under a folder (``<dest>/2324/E0.csv``), which the backfill reads
-as is (``--source <dest>``). A file whose bytes did not change is not rewritten; a season the
-site does not have (404) is reported, not an error for the others. Requests go one at a time
-with tenacity's backoff on timeouts and 5xx, the politeness a small static site needs.
+Files land in the same layout under a folder (``<dest>/2324/E0.csv``, ``<dest>/new/ARG.csv``),
+which the backfill reads as is (``--source <dest>``). A file whose bytes did not change is not
+rewritten; a season the site does not have (404) is reported, not an error for the others.
+Requests go one at a time with tenacity's backoff on timeouts and 5xx, the politeness a small
+static site needs.
 """
 
 from __future__ import annotations
@@ -17,25 +19,34 @@ import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from lakehouse.football_data.files import SeasonFile
+from lakehouse.football_data.leagues import get_league
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
 
-FOOTBALL_DATA_URL = "https://www.football-data.co.uk/mmz4281"
+FOOTBALL_DATA_URL = "https://www.football-data.co.uk"
 Outcome = Literal["new", "updated", "unchanged", "missing"]
 
 
 @dataclass(frozen=True)
 class Fetched:
-    season_file: SeasonFile
+    label: str  # "E0 2023-24", or "ARG (every season)"
     url: str
     path: Path
     outcome: Outcome
     size: int = 0
 
 
-def season_url(base_url: str, season_file: SeasonFile) -> str:
-    return f"{base_url.rstrip('/')}/{season_file.code}/{season_file.league}.csv"
+def site_path(season_file: SeasonFile) -> str:
+    """Where the site serves a season: ``mmz4281/2324/E0.csv``, or ``new/ARG.csv``."""
+    if get_league(season_file.league).extra:
+        return f"new/{season_file.league}.csv"
+    return f"mmz4281/{season_file.code}/{season_file.league}.csv"
+
+
+def _label(season_file: SeasonFile) -> str:
+    extra = get_league(season_file.league).extra
+    return f"{season_file.league} (every season)" if extra else str(season_file)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -65,16 +76,18 @@ def fetch_seasons(
     *,
     timeout_s: float = 60.0,
 ) -> list[Fetched]:
-    """Download each season file to ``dest/<code>/<LEAGUE>.csv``; what happened to each."""
+    """Download each season file to ``dest`` in the site's layout (``mmz4281/`` left out);
+    an extra league's file once, however many of its seasons are asked for."""
     out: list[Fetched] = []
+    paths = {site_path(sf): sf for sf in season_files}
     with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
-        for sf in season_files:
-            url = season_url(base_url, sf)
-            path = dest / sf.code / f"{sf.league}.csv"
+        for relative, sf in paths.items():
+            url = f"{base_url.rstrip('/')}/{relative}"
+            path = dest / relative.removeprefix("mmz4281/")
             response = _get(client, url)
             if response is None:
-                log.warning("season file not on the site", season=str(sf), url=url)
-                out.append(Fetched(sf, url, path, "missing"))
+                log.warning("season file not on the site", season=_label(sf), url=url)
+                out.append(Fetched(_label(sf), url, path, "missing"))
                 continue
             body = response.content
             outcome: Outcome = "new"
@@ -85,6 +98,6 @@ def fetch_seasons(
                 partial = path.with_suffix(".csv.part")
                 partial.write_bytes(body)
                 partial.replace(path)  # a half-written file is never read as a season
-            log.info("season file fetched", season=str(sf), outcome=outcome, bytes=len(body))
-            out.append(Fetched(sf, url, path, outcome, len(body)))
+            log.info("season file fetched", season=_label(sf), outcome=outcome, bytes=len(body))
+            out.append(Fetched(_label(sf), url, path, outcome, len(body)))
     return out

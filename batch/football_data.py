@@ -197,7 +197,7 @@ def parse_season(
     if not header or not any(header):
         rejects.add(None, None, "empty file: no header row", None)
         counts.file_rejects += 1
-        counts.rejected_rows += _reject_all(rows, rejects, "no header row")
+        counts.rejected_rows += _reject_all(source, rejects, "no header row")
         return _result(season_file, rejects, counts, loaded_at)
 
     index, duplicated = source.index()
@@ -206,7 +206,7 @@ def parse_season(
         counts.file_rejects += 1
     missing = source.missing_columns()
     if missing:
-        counts.rejected_rows += _reject_all(rows, rejects, f"file has no {missing[0]!r} column")
+        counts.rejected_rows += _reject_all(source, rejects, f"file has no {missing[0]!r} column")
         return _result(season_file, rejects, counts, loaded_at)
 
     odds_columns, _ = classify_columns(header)
@@ -230,10 +230,10 @@ def parse_season(
     return _result(season_file, rejects, counts, loaded_at, matches, odds)
 
 
-def _reject_all(rows: list[list[str]], rejects: _Rejects, reason: str) -> int:
-    for number, cells in enumerate(rows, start=1):
+def _reject_all(source: SeasonRows, rejects: _Rejects, reason: str) -> int:
+    for number, cells in zip(source.numbers, source.rows, strict=True):
         rejects.add(number, None, reason, cells)
-    return len(rows)
+    return len(source.rows)
 
 
 def _result(
@@ -345,7 +345,7 @@ def _matches_table(
         bad |= ~numbers.blank & ~bad & ((np.floor(finite) != finite) | (finite < 0) | (finite > _INT_MAX))
         for i in map(int, np.flatnonzero(bad)):
             text = numbers.cell(source, i)
-            rejects.add(valid.positions[i] + 1, name, f"{name} {text!r} is not a whole number", row_cells(i))
+            rejects.add(valid.rows[i], name, f"{name} {text!r} is not a whole number", row_cells(i))
             counts.rejected_cells += 1
         values = np.where(bad, np.nan, numbers.values)
         data[target] = pa.array(values, pa.float64(), mask=np.isnan(values)).cast(pa.int32())
@@ -357,7 +357,7 @@ def _matches_table(
         for i, cell in enumerate(columns[index[name]]):
             value = cell.strip()
             if value and value not in RESULTS:
-                rejects.add(valid.positions[i] + 1, name, f"{name} {value!r} is not H, D or A", row_cells(i))
+                rejects.add(valid.rows[i], name, f"{name} {value!r} is not H, D or A", row_cells(i))
                 counts.rejected_cells += 1
                 value = ""
             out.append(value or None)
@@ -367,7 +367,7 @@ def _matches_table(
     else:
         data["referee"] = pa.nulls(n, pa.string())
     data["source_file"] = [sf.file_name] * n
-    data["source_row"] = pa.array([p + 1 for p in valid.positions], pa.int32())
+    data["source_row"] = pa.array(valid.rows, pa.int32())
     data["loaded_at"] = pa.array([loaded_at] * n, pa.timestamp("us", tz="UTC"))
     return pa.table({f.name: data[f.name] for f in MATCHES_SCHEMA}).cast(MATCHES_SCHEMA)
 
@@ -433,7 +433,7 @@ def _odds_table(
                 reason = f"no handicap line for {oc.column} (looked in {', '.join(oc.line_columns)})"
             else:
                 reason = f"price {text} not > 1"
-            rejects.add(valid.positions[i] + 1, oc.column, reason, row_cells(i))
+            rejects.add(valid.rows[i], oc.column, reason, row_cells(i))
             counts.rejected_prices += 1
         rows = np.flatnonzero(good)
         which.append(np.full(len(rows), k, dtype=np.int32))

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from batch.football_data import LEAGUES, ParseCounts, ParsedSeason, SeasonFile, parse_season, season_code
+from batch.football_data import LEAGUES, ParseCounts, ParsedSeason, SeasonFile, parse_season
 from batch.iceberg_load import IcebergLoad, count_rows, load_seasons
 from batch.raw_zone import LandedFile, RawZone, football_data_key
 from batch.warehouse import WarehouseLoad, load_warehouse
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
-from lakehouse.football_data.files import find_season_files
+from lakehouse.football_data.files import find_season_files, season_labels
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
@@ -59,9 +59,10 @@ def discover(
     start: date | str | None = None,
     end: date | str | None = None,
 ) -> list[SeasonFile]:
-    """The season files to load: by league, by season (``2023-24``) or by a date range.
+    """The season files to load: by league, by season (``2023-24``, or ``2014`` for a calendar
+    year) or by a date range.
 
-    A date range picks every season that overlaps it (seasons run 1 July to 30 June); whole
+    A date range picks every season whose ``SeasonFile.span`` overlaps it; whole
     seasons are loaded because a season is the unit of replacement. Asking for a league or a
     season that has no file is an error, not an empty backfill. Files are found in every layout
     `find_season_files` reads, anywhere under the source folder.
@@ -76,24 +77,25 @@ def discover(
     except (FileNotFoundError, ValueError) as exc:
         raise BackfillInputError(f"{exc} (set --source or LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR)") from None
     if seasons:
-        codes = {season_code(s) for s in seasons}
-        chosen = [sf for sf in chosen if sf.code in codes]
+        try:
+            labels = set().union(*(season_labels(s) for s in seasons))
+        except ValueError as exc:
+            raise BackfillInputError(str(exc)) from None
+        chosen = [sf for sf in chosen if sf.season in labels]
         missing = sorted(
-            SeasonFile(league, code).file_name
+            f"{league} {', '.join(sorted(season_labels(s)))}"
             for league in wanted_leagues
-            for code in codes
-            if SeasonFile(league, code) not in chosen
+            for s in seasons
+            if not any(sf.league == league and sf.season in season_labels(s) for sf in chosen)
         )
         if missing and not chosen:
-            raise BackfillInputError(f"no season file {', '.join(missing)} in {folder}")
+            raise BackfillInputError(f"no season file for {'; '.join(missing)} in {folder}")
         if missing:
             log.warning("season files not provided", missing=missing)
     if start is not None or end is not None:
         lo = _as_date(start) or date.min
         hi = _as_date(end) or date.max
-        chosen = [
-            sf for sf in chosen if date(sf.start_year, 7, 1) <= hi and lo <= date(sf.start_year + 1, 6, 30)
-        ]
+        chosen = [sf for sf in chosen if sf.span[0] <= hi and lo <= sf.span[1]]
     if not chosen:
         raise BackfillInputError(
             f"no season file matches leagues={wanted_leagues} seasons={seasons} in {folder}"

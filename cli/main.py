@@ -384,12 +384,15 @@ def batch_group() -> None:
 
 @batch_group.command("fetch")
 @click.option("--league", "leagues", multiple=True, required=True, help="E0, D1, SC0 ... (repeatable).")
-@click.option("--season", "seasons", multiple=True, required=True, help="e.g. 2023-24 (repeatable).")
+@click.option(
+    "--season", "seasons", multiple=True,
+    help="e.g. 2023-24 (repeatable); an extra league (ARG, USA ...) is one file of every season.",
+)  # fmt: skip
 @click.option(
     "--to", "dest", type=click.Path(path_type=Path), default=None,
-    help="Folder to download into (<to>/2324/E0.csv); default: <state dir>/football-data.",
+    help="Folder to download into (<to>/2324/E0.csv, <to>/new/ARG.csv); default: <state dir>/football-data.",
 )  # fmt: skip
-@click.option("--base-url", default=None, help="Default: https://www.football-data.co.uk/mmz4281.")
+@click.option("--base-url", default=None, help="Default: https://www.football-data.co.uk.")
 def batch_fetch(
     leagues: tuple[str, ...], seasons: tuple[str, ...], dest: Path | None, base_url: str | None
 ) -> None:
@@ -403,8 +406,14 @@ def batch_fetch(
     unknown = [code for code in leagues if code.upper() not in LEAGUES]
     if unknown:
         raise click.ClickException(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
+    codes = [code.upper() for code in leagues]
+    extra = [code for code in codes if LEAGUES[code].extra]
+    if not seasons and len(extra) < len(codes):
+        raise click.ClickException("--season is needed for a main league (e.g. --season 2023-24)")
     try:
-        wanted = [SeasonFile.of(code.upper(), season) for code in leagues for season in seasons]
+        wanted = [SeasonFile(code, "2000", calendar=True) for code in extra] + [
+            SeasonFile.of(code, season) for code in codes if code not in extra for season in seasons
+        ]
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     folder = dest or get_settings().state_dir / "football-data"
@@ -413,7 +422,7 @@ def batch_fetch(
     except httpx.HTTPError as exc:
         raise click.ClickException(f"download failed: {exc}") from None
     for f in fetched:
-        click.echo(f"{f.season_file!s:16} {f.outcome:9} {f.size:>9} bytes  {f.path}")
+        click.echo(f"{f.label:19} {f.outcome:9} {f.size:>9} bytes  {f.path}")
     click.echo(f"backfill them with: lakehouse batch backfill --source {folder}")
     if any(f.outcome == "missing" for f in fetched):
         raise SystemExit(1)

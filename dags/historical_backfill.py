@@ -81,13 +81,14 @@ def historical_backfill() -> None:
     @task(map_index_template=SEASON_LABEL)
     def land_raw_file(partition: dict[str, str], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Copy the season file into the raw zone (skipped when the same bytes are there)."""
+        from dataclasses import replace
         from pathlib import Path
 
         from batch.football_data import SeasonFile
         from batch.pipeline import land
 
         sf = SeasonFile.of(partition["league"], partition["season"])
-        landed = land(_settings(params or {}), SeasonFile(sf.league, sf.code, Path(partition["file"])))
+        landed = land(_settings(params or {}), replace(sf, path=Path(partition["file"])))
         return {**partition, **landed.as_dict()}
 
     @task(map_index_template=SEASON_LABEL, retries=4)

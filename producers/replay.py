@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.football_data import (
-    SeasonFile,
+    LEAGUES,
     SeasonRows,
     ValidMatches,
     classify_columns,
@@ -27,6 +27,7 @@ from lakehouse.football_data import (
     handicap_line,
 )
 from lakehouse.football_data.columns import OddsColumn
+from lakehouse.football_data.files import season_files_at
 from lakehouse.records import game_event, odds_quote, record_id
 from lakehouse.schemas import format_timestamp
 from lakehouse.teams import TeamRegistry, get_registry
@@ -63,17 +64,38 @@ def _price(text: str | None) -> float | str | None:
 def football_data_timeline(
     path: Path, registry: TeamRegistry | None = None, ingested_at: datetime | None = None
 ) -> tuple[list[TimedRecord], list[Reject]]:
-    """Odds quotes and game events for every match of one season file, in time order.
+    """Odds quotes and game events for every match of a season file, in time order.
 
-    The file is read by the shared football-data reader, so a row the batch loader refuses is
-    refused here for the same reason (as a ``games`` dead letter); a price cell that is not a
-    number is an ``odds`` dead letter.
+    The file is named as ``find_season_files`` reads it (``E0_2324.csv``, ``2023-24/E0.csv``, or
+    an extra league's ``ARG.csv``, every season in it) and read by the shared football-data
+    reader, so a row the batch loader refuses is refused here for the same reason (as a
+    ``games`` dead letter); a price cell that is not a number is an ``odds`` dead letter.
     """
+    season_files = season_files_at(path, LEAGUES)
+    if not season_files:
+        raise ValueError(
+            f"{path} is not a football-data season file (E0_2324.csv, 2023-24/E0.csv, or ARG.csv of an "
+            "extra league)"
+        )
     registry = registry or get_registry()
     ingested = format_timestamp(ingested_at or datetime.now(UTC))
-    source = SeasonRows.parse(path.read_bytes(), SeasonFile.from_name(path.name))
+    data = path.read_bytes()
+    timeline: list[TimedRecord] = []
     rejects: list[Reject] = []
+    for season_file in season_files:
+        _season_timeline(path, SeasonRows.parse(data, season_file), registry, ingested, timeline, rejects)
+    timeline.sort(key=lambda t: t.at)
+    return timeline, rejects
 
+
+def _season_timeline(
+    path: Path,
+    source: SeasonRows,
+    registry: TeamRegistry,
+    ingested: str,
+    timeline: list[TimedRecord],
+    rejects: list[Reject],
+) -> None:
     def row_reject(number: int, reason: str, cells: Sequence[str]) -> None:
         row = dict(zip(source.header, cells, strict=False))
         rejects.append(Reject(f"{path.name} row {number}: {reason}", row, SOURCE, feed="games"))
@@ -81,15 +103,12 @@ def football_data_timeline(
     missing = source.missing_columns()
     if missing:
         rejects.append(Reject(f"{path.name}: no {missing[0]!r} column", None, SOURCE, feed="games"))
-        return [], rejects
+        return
     valid = source.valid_matches(registry, row_reject)
     odds_columns, _ = classify_columns(source.header)
     odds_columns = [c for c in odds_columns if c.kind != "composite"]  # Max/Avg are not books
-    timeline: list[TimedRecord] = []
     for i in range(len(valid)):
         timeline.extend(_match_records(source, valid, i, registry, odds_columns, ingested, rejects))
-    timeline.sort(key=lambda t: t.at)
-    return timeline, rejects
 
 
 def _match_records(

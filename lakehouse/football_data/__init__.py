@@ -1,7 +1,7 @@
 """football-data.co.uk files, read one way for every layer: columns by name, leagues, season files, rows.
 
 * ``columns``: odds columns recognised by pattern and bookmaker code (never by position);
-* ``leagues``: every division code football-data publishes -> sport key, competition, time zone;
+* ``leagues``: every division (and extra-league country) code -> sport key, competition, time zone;
 * ``files``: season files and season codes;
 * ``reader``: bytes -> header, rows and the valid matches, with a reason for every refused row.
 """

@@ -50,6 +50,9 @@ BOOKMAKERS: dict[str, tuple[str, str, Kind]] = {
 
 MATCH_COLUMNS = frozenset(
     [
+        "Country",
+        "League",
+        "Season",
         "Div",
         "Date",
         "Time",
@@ -83,6 +86,12 @@ MATCH_COLUMNS = frozenset(
         "ABP",
     ]
 )
+# The extra-leagues format names the match columns its own way; read under the main names.
+EXTRA_COLUMNS = {"Home": "HomeTeam", "Away": "AwayTeam", "HG": "FTHG", "AG": "FTAG", "Res": "FTR"}
+# Misspelt headers the site has published, with the name meant and a sibling that proves it:
+# the extra leagues' Bet365 closing away price is headed "B36CA" next to "B365CH", "B365CD".
+HEADER_FIXES = {"B36CA": ("B365CA", "B365CH")}
+
 # Columns that describe odds but are not prices: bookmaker counts and handicap lines.
 LINE_COLUMNS = frozenset({"AHh", "AHCh", "BbAHh", "Bb1X2", "BbAH", "BbOU"})
 
@@ -162,6 +171,23 @@ def classify(column: str, header: frozenset[str]) -> OddsColumn | None:
             fixed_line=2.5 if market == "totals" else None,
         )
     return None
+
+
+def normalise_header(header: Sequence[str]) -> list[str]:
+    """Header names stripped, the extra-leagues names mapped to the main ones, known typos fixed.
+
+    A name is only changed when the name it becomes is not in the header already.
+    """
+    names = [name.strip() for name in header]
+    present = set(names)
+    extra = "HomeTeam" not in present and {"Home", "Away", "Season"} <= present
+    out = []
+    for name in names:
+        meant = EXTRA_COLUMNS.get(name) if extra else None
+        if name in HEADER_FIXES and HEADER_FIXES[name][1] in present:
+            meant = HEADER_FIXES[name][0]
+        out.append(meant if meant is not None and meant not in present else name)
+    return out
 
 
 def classify_columns(header: Sequence[str]) -> tuple[list[OddsColumn], list[str]]:

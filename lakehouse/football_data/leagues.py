@@ -4,6 +4,11 @@ A football-data division code (``E0``, ``SP1``, ...) maps to a sport key in The 
 (the key every feed and table partitions on), the competition's name, its country and the time
 zone the files' ``Time`` column is written in (football-data states kick-offs in UK time for
 every league: https://www.football-data.co.uk/notes.txt, "Time = Time of match kick off").
+
+The extra leagues (https://www.football-data.co.uk/all_new_data.php) are keyed by the country
+code of their one file per country (``ARG`` for ``new/ARG.csv``); their competition is the
+country's top flight, which a file may split into several cups of one season (Argentina's
+"Copa" and "Torneo"), all loaded under the one league.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class League:
     competition: str  # display name
     country: str
     tz: ZoneInfo = UK_TIME  # zone of the files' Time column
+    extra: bool = False  # the extra-leagues format: one file per country, every season in it
 
     def __str__(self) -> str:
         return f"{self.code} ({self.competition})"
@@ -32,6 +38,10 @@ class League:
 
 def _league(code: str, sport: str, competition: str, country: str) -> League:
     return League(code, sport, competition, country)
+
+
+def _extra(code: str, sport: str, competition: str, country: str) -> League:
+    return League(code, sport, competition, country, extra=True)
 
 
 LEAGUES: dict[str, League] = {
@@ -63,9 +73,26 @@ LEAGUES: dict[str, League] = {
         _league("P1", "soccer_portugal_primeira_liga", "Portuguese Primeira Liga", "Portugal"),
         _league("T1", "soccer_turkey_super_league", "Turkish Super Lig", "Turkey"),
         _league("G1", "soccer_greece_super_league", "Greek Super League", "Greece"),
+        # the extra leagues, one file per country
+        _extra("ARG", "soccer_argentina_primera_division", "Argentine Primera Division", "Argentina"),
+        _extra("AUT", "soccer_austria_bundesliga", "Austrian Bundesliga", "Austria"),
+        _extra("BRA", "soccer_brazil_campeonato", "Brazilian Serie A", "Brazil"),
+        _extra("CHN", "soccer_china_superleague", "Chinese Super League", "China"),
+        _extra("DNK", "soccer_denmark_superliga", "Danish Superliga", "Denmark"),
+        _extra("FIN", "soccer_finland_veikkausliiga", "Finnish Veikkausliiga", "Finland"),
+        _extra("IRL", "soccer_league_of_ireland", "League of Ireland Premier Division", "Ireland"),
+        _extra("JPN", "soccer_japan_j_league", "Japanese J1 League", "Japan"),
+        _extra("MEX", "soccer_mexico_ligamx", "Mexican Liga MX", "Mexico"),
+        _extra("NOR", "soccer_norway_eliteserien", "Norwegian Eliteserien", "Norway"),
+        _extra("POL", "soccer_poland_ekstraklasa", "Polish Ekstraklasa", "Poland"),
+        _extra("ROU", "soccer_romania_liga_1", "Romanian Liga I", "Romania"),
+        _extra("RUS", "soccer_russia_premier_league", "Russian Premier League", "Russia"),
+        _extra("SWE", "soccer_sweden_allsvenskan", "Swedish Allsvenskan", "Sweden"),
+        _extra("SWZ", "soccer_switzerland_superleague", "Swiss Super League", "Switzerland"),
+        _extra("USA", "soccer_usa_mls", "Major League Soccer", "USA"),
     )
 }
-"""Division code -> league, for every main league football-data publishes."""
+"""Division or country code -> league, for every league football-data publishes."""
 
 
 def get_league(code: str) -> League:

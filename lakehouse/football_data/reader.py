@@ -5,7 +5,9 @@ for the same reasons: encoding (UTF-8 with or without a BOM, else latin-1), date
 ``dd/mm/yyyy`` and the scrambled ``yyyy/m/d`` some old files hold, read within the file's
 season), kick-off times (UK time), teams (through the registry, never guessed), the division,
 and duplicated matches.  Each refused row is reported once through ``on_reject`` with a short
-reason; nothing is dropped silently.
+reason; nothing is dropped silently.  An extra-leagues country file is read one season at a time:
+the rows of other seasons belong to their own season file, and a row whose ``Season`` names no
+season is refused in the file's first season, so that it is reported exactly once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from lakehouse.football_data.files import SeasonFile
+from lakehouse.football_data.columns import normalise_header
+from lakehouse.football_data.files import SeasonFile, extra_season
 from lakehouse.football_data.leagues import get_league
 from lakehouse.teams import TeamRegistry, football_data_date, game_id
 
@@ -42,6 +45,7 @@ class ValidMatches:
     """The data rows that describe a match, column-wise; ``positions`` index the data rows."""
 
     positions: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the file's row numbers, from 1
     match_ids: list[str] = field(default_factory=list)
     dates: list[date] = field(default_factory=list)
     kickoffs: list[datetime | None] = field(default_factory=list)  # UTC; None when the file has no time
@@ -56,18 +60,34 @@ class ValidMatches:
 
 @dataclass
 class SeasonRows:
-    """A season file split into its header (names stripped) and data rows."""
+    """A season file split into its header (see ``normalise_header``) and the season's data rows.
+
+    ``numbers`` are the rows' numbers in the file (from 1), which differ from their positions
+    when the file holds other seasons too.
+    """
 
     season_file: SeasonFile
     header: list[str]
     rows: list[list[str]]
+    numbers: list[int]
 
     @classmethod
     def parse(cls, data: bytes, season_file: SeasonFile) -> SeasonRows:
-        get_league(season_file.league)  # an unknown league fails here, with the known ones listed
+        league = get_league(season_file.league)  # an unknown league fails here, listing the known
         records = list(csv.reader(io.StringIO(decode(data), newline="")))
-        header = [name.strip() for name in records[0]] if records else []
-        return cls(season_file, header, records[1:])
+        header = normalise_header(records[0]) if records else []
+        rows = records[1:]
+        if not (league.extra and "Season" in header):
+            return cls(season_file, header, rows, list(range(1, len(rows) + 1)))
+        i = header.index("Season")
+        seasons = [extra_season(league.code, row[i]) if i < len(row) else None for row in rows]
+        first = min((season for season in seasons if season is not None), default=season_file)
+        keep = [
+            k
+            for k, season in enumerate(seasons)
+            if season == season_file or (season is None and season_file == first)
+        ]
+        return cls(season_file, header, [rows[k] for k in keep], [k + 1 for k in keep])
 
     def index(self) -> tuple[dict[str, int], list[str]]:
         """Column name -> position (the first of a duplicated name), and the duplicated names."""
@@ -100,8 +120,9 @@ class SeasonRows:
         index, _ = self.index()
         width = len(self.header)
         i_date, i_home, i_away = index["Date"], index["HomeTeam"], index["AwayTeam"]
-        i_time, i_div = index.get("Time"), index.get("Div")
-        season_start, season_end = date(sf.start_year, 7, 1), date(sf.start_year + 1, 8, 31)
+        i_time, i_div, i_season = index.get("Time"), index.get("Div"), index.get("Season")
+        extra = get_league(sf.league).extra
+        season_start, season_end = sf.window
         dates: dict[str, date | str] = {}
         times: dict[str, tuple[int, int] | str] = {}
         teams: dict[str, str] = {}  # name -> team id, or "!reason"
@@ -136,7 +157,7 @@ class SeasonRows:
             return teams[name]
 
         for position, cells in enumerate(self.rows):
-            number = position + 1
+            number = self.numbers[position]
             reason = None
             if not any(cell.strip() for cell in cells):
                 reason = "empty row"
@@ -144,6 +165,8 @@ class SeasonRows:
                 reason = f"row has {len(cells)} cells, the header {width}"
             elif i_div is not None and cells[i_div].strip() not in ("", sf.league):
                 reason = f"division {cells[i_div].strip()!r} in a {sf.league} file"
+            elif extra and i_season is not None and extra_season(sf.league, cells[i_season]) != sf:
+                reason = f"season {cells[i_season].strip()!r} is not a season (2012/2013 or 2014)"
             if reason is not None:
                 on_reject(number, reason, cells)
                 continue
@@ -175,6 +198,7 @@ class SeasonRows:
                 continue
             seen[match_id] = number
             valid.positions.append(position)
+            valid.rows.append(number)
             valid.match_ids.append(match_id)
             valid.dates.append(day)
             valid.kickoffs.append(kickoff)

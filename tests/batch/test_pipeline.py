@@ -25,7 +25,7 @@ def test_discover_by_league_season_and_date_range(batch_settings: Settings) -> N
     assert [str(sf) for sf in ranged] == ["E0 2021-22", "E0 2022-23", "SP1 2021-22"]
     with pytest.raises(ValueError, match="unknown league"):
         discover(batch_settings, leagues=["XX9"])
-    with pytest.raises(ValueError, match=r"SP1_2425\.csv"):
+    with pytest.raises(ValueError, match=r"no season file for SP1 2024-25 in"):
         discover(batch_settings, leagues=["SP1"], seasons=["2024-25"])
 
 

@@ -27,8 +27,10 @@ def test_every_layout_is_found_with_its_season(tmp_path: Path, shared_data: Path
     _copy(fd / "SP1_2021.csv", tmp_path / "2020-2021_partial" / "sp1.csv")
     _copy(fd / "E0_2324.csv", tmp_path / "copy" / "2324" / "E0.csv")  # the same bytes twice: one file
     _copy(fd / "E0_2425.csv", tmp_path / "notes" / "E0.csv")  # no season folder: not a season file
-    _copy(shared_data / "football-data-extra" / "ARG.csv", tmp_path / "ARG.csv")  # not a main league
+    _copy(shared_data / "football-data-extra" / "ARG.csv", tmp_path / "new" / "ARG.csv")  # every season
     found = find_season_files(tmp_path, LEAGUES)
+    assert sum(sf.league == "ARG" and sf.path == tmp_path / "new" / "ARG.csv" for sf in found) == 15
+    found = [sf for sf in found if sf.league != "ARG"]
     assert [(str(sf), sf.path.relative_to(tmp_path).as_posix()) for sf in found if sf.path] == [
         ("E0 2022-23", "mmz4281/2223/E0.csv"),
         ("E0 2023-24", "copy/2324/E0.csv"),
@@ -55,7 +57,7 @@ def test_the_shared_folders_as_the_sources_keep_them(shared_data: Path) -> None:
     [
         (["--source", "/nonexistent/football"], "football-data folder /nonexistent/football does not exist"),
         (["--league", "XX9"], "unknown league(s) ['XX9']"),
-        (["--league", "B1", "--season", "2023-24"], "no season file B1_2324.csv in"),
+        (["--league", "B1", "--season", "2023-24"], "no season file for B1 2023-24 in"),
     ],
 )
 def test_backfill_input_errors_are_one_line(

@@ -230,6 +230,26 @@ def test_a_source_folder_as_the_sources_keep_it(dag_bag: Any, results: Any, lake
 
 
 @pytest.mark.integration
+def test_an_extra_league_file_by_calendar_and_split_season(
+    dag_bag: Any, results: Any, lakehouse_env: Path
+) -> None:
+    """ARG.csv holds both kinds of season: the run maps each one, labelled as the file names it."""
+    extra = SHARED.parent / "football-data-extra"
+    wanted = {"2016", "2016/2017"}
+    with (extra / "ARG.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = [row for row in csv.DictReader(fh) if row["Season"] in wanted]
+    run = dag_bag.get_dag("historical_backfill").test(
+        run_conf=conf(source=str(extra), leagues=["ARG"], seasons=["2016", "2016-17"])
+    )
+    assert run.state == "success", results.states(run)
+    summary = results.xcom(run, "check_counts")
+    assert summary["seasons"] == 2 and summary["parsed"]["rows"] == len(rows) == 692
+    assert summary["parsed"]["matches"] == summary["warehouse"]["football_data_matches"] == len(rows)
+    labels = sorted(m["season"] for m in results.xcom(run, "plan_seasons"))
+    assert labels == ["2016", "2016-17"]
+
+
+@pytest.mark.integration
 def test_an_unknown_league_fails_the_run_without_retries(
     dag_bag: Any, results: Any, lakehouse_env: Path
 ) -> None:

@@ -160,3 +160,30 @@ def test_replay_and_the_batch_loader_accept_the_same_matches(shared_data: Path) 
         loaded = parse_season(path.read_bytes(), SeasonFile.from_name(path.name))
         assert replayed == set(loaded.matches["match_id"].to_pylist()), path.name
         assert len([r for r in rejects if r.feed == "games"]) == loaded.counts.rejected_rows, path.name
+
+
+def test_an_extra_league_file_replays_every_season(shared_data: Path, tmp_path: Path) -> None:
+    """``USA.csv`` holds every MLS season: the replay reads each one, as the backfill does."""
+    lines = (shared_data / "football-data-extra" / "USA.csv").read_text(encoding="utf-8-sig").splitlines()
+    picked = [line for line in lines[1:] if ",2013," in line][:3] + [
+        line for line in lines[1:] if ",2025," in line
+    ][-2:]
+    path = tmp_path / "new" / "USA.csv"
+    path.parent.mkdir()
+    path.write_text("\n".join([lines[0], *picked]) + "\n")
+    timeline, rejects = football_data_timeline(path)
+    assert rejects == []
+    games = {t.record["game_id"] for t in timeline if t.feed == "games"}
+    assert len(games) == 5 and {g[:4] for g in games} == {"2013", "2025"}
+    books = Counter(t.record["bookmaker"] for t in timeline if t.feed == "odds")
+    # Pinnacle's, Betfair's and (in 2025) Bet365's closing prices; the Max/Avg composites are not books.
+    expected = Counter()
+    for line in picked:
+        cells = dict(zip(lines[0].split(","), line.split(","), strict=True))
+        for code, book in (("PSC", "pinnacle"), ("BFEC", "betfair_ex"), ("B365C", "bet365")):
+            expected[book] += sum(bool(cells.get(f"{code}{s}", "").strip()) for s in "HD") + bool(
+                cells.get("B36CA" if code == "B365C" else f"{code}A", "").strip()
+            )
+    assert books == +expected and "market_max" not in books
+    with pytest.raises(ValueError, match="is not a football-data season file"):
+        football_data_timeline(tmp_path / "notes.csv")
