@@ -102,6 +102,7 @@ def game_event(
     venue_country: str | None = None,
     venue_lat: float | None = None,
     venue_lon: float | None = None,
+    status_detail: str | None = None,
     schema_version: int = GAME_EVENT.schema_version,
 ) -> dict[str, Any]:
     """One ``games`` record."""

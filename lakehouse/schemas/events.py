@@ -194,7 +194,7 @@ ODDS_QUOTE = EventType(
 
 GAME_EVENT = EventType(
     name="games",
-    schema_version=1,
+    schema_version=2,  # 2: status_detail
     doc="A snapshot of one game's schedule, state and score.",
     payload=(
         required("game_id", STRING, _GAME_ID, min_length=1),
@@ -215,6 +215,11 @@ GAME_EVENT = EventType(
         optional("venue_country", STRING, "Venue country."),
         optional("venue_lat", DOUBLE, "Venue latitude, degrees.", minimum=-90.0, maximum=90.0),
         optional("venue_lon", DOUBLE, "Venue longitude, degrees.", minimum=-180.0, maximum=180.0),
+        optional(
+            "status_detail",
+            STRING,
+            "The source's own short status once play starts: 'Top 9th', 'Halftime', 'AET', 'FT-Pens'.",
+        ),
     ),
 )
 

@@ -485,8 +485,20 @@ def get_registry() -> TeamRegistry:
 # Game identity
 
 
-def game_id(kickoff: datetime | date | str, home_team_id: str, away_team_id: str) -> str:
+REPEATING_SPORTS = frozenset({"baseball"})
+"""Sport families whose two teams can meet twice on one date (baseball's doubleheaders)."""
+
+
+def game_id(
+    kickoff: datetime | date | str, home_team_id: str, away_team_id: str, *, sport: str | None = None
+) -> str:
     """``YYYY-MM-DD:home:away`` from the kick-off's UTC date, so every source yields the same id.
+
+    A sport in ``REPEATING_SPORTS`` (``sport`` is a sport key such as ``baseball_mlb``, or its
+    family) adds the scheduled start's UTC time, ``YYYY-MM-DDTHHMM:home:away``: a doubleheader's
+    two games differ only by it, and it is what every source publishes (the official schedule),
+    so they still match. Numbering the games of a day instead would depend on which games a
+    source still lists: The Odds API drops a game once played, and its game 2 would become game 1.
 
     Strings are ISO 8601 (``Z``/offsets accepted, naive means UTC) or a plain ``YYYY-MM-DD``;
     a ``date`` is taken as already being the calendar date.
@@ -496,7 +508,26 @@ def game_id(kickoff: datetime | date | str, home_team_id: str, away_team_id: str
             raise ValueError(f"game_id needs registry team ids (slugs), got {team_id!r}")
     if home_team_id == away_team_id:
         raise ValueError(f"a team cannot play itself: {home_team_id!r}")
+    if sport is not None and sport.split("_", 1)[0] in REPEATING_SPORTS:
+        start = _utc_start(kickoff)
+        if start is None:
+            raise ValueError(f"a {sport} game id needs the scheduled start's time, got {kickoff!r}")
+        return f"{start:%Y-%m-%dT%H%M}:{home_team_id}:{away_team_id}"
     return f"{_utc_date(kickoff).isoformat()}:{home_team_id}:{away_team_id}"
+
+
+def _utc_start(kickoff: datetime | date | str) -> datetime | None:
+    """The kick-off as a UTC datetime, or None when only a date is given."""
+    if isinstance(kickoff, str) and "T" not in kickoff.strip() and " " not in kickoff.strip():
+        return None
+    if isinstance(kickoff, str):
+        try:
+            kickoff = datetime.fromisoformat(kickoff.strip())
+        except ValueError:
+            raise ValueError(f"kick-off {kickoff!r} is not ISO 8601") from None
+    if not isinstance(kickoff, datetime):
+        return None
+    return kickoff.astimezone(UTC) if kickoff.tzinfo is not None else kickoff.replace(tzinfo=UTC)
 
 
 def _utc_date(kickoff: datetime | date | str) -> date:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lakehouse.schemas import GameStatus, format_timestamp
+from lakehouse.schemas import GAME_EVENT, GameStatus, format_timestamp
 from lakehouse.teams import AmbiguousTeamError, Team, TeamRegistry, UnknownTeamError, game_id, get_registry
 from producers.base import HttpRequest, HttpResponse, ParseResult, PollContext, Reject
 from producers.connectors._common import body_reject, load_json_body, parse_timestamp, stable_id
 
 SOURCE = "espn"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = GAME_EVENT.schema_version
 BASE_URL = "https://site.api.espn.com/apis/site/v2/sports"
 DEFAULT_LEAGUES = ("soccer/eng.1", "soccer/esp.1", "soccer/usa.1", "football/nfl")
 
@@ -118,6 +118,15 @@ _STATUS_BY_NAME = {
     "STATUS_CANCELED": GameStatus.CANCELLED,
     "STATUS_CANCELLED": GameStatus.CANCELLED,
 }
+
+
+# Breaks in play: ESPN keeps showing the clock it stopped at ("0:00" at half time); the detail
+# ("Halftime", "End of 3rd") says where the game is, and the stopped clock is dropped.
+_BREAKS = frozenset(
+    {"STATUS_HALFTIME", "STATUS_END_PERIOD", "STATUS_END_OF_REGULATION", "STATUS_END_OF_EXTRATIME"}
+)
+# Sports played without a clock: the inning and its half are in the detail ("Top 9th").
+_CLOCKLESS = frozenset({"baseball"})
 
 
 class _EventError(ValueError):
@@ -300,6 +309,9 @@ class EspnScoreboard:
         in_play = status in (GameStatus.LIVE, GameStatus.FINAL)
         period = status_block.get("period") if in_play else None
         clock = status_block.get("displayClock") if in_play else None
+        if type_.get("name") in _BREAKS or sport in _CLOCKLESS:
+            clock = None
+        detail = type_.get("shortDetail") or type_.get("detail") if status != GameStatus.SCHEDULED else None
         home_score = _score(home) if in_play else None
         away_score = _score(away) if in_play else None
 
@@ -310,14 +322,14 @@ class EspnScoreboard:
         commence_ts = format_timestamp(commence)
         return {
             "event_id": stable_id(
-                SOURCE, event["id"], status, commence_ts, period, clock, home_score, away_score
+                SOURCE, event["id"], status, commence_ts, period, clock, home_score, away_score, detail
             ),
             "source": SOURCE,
             "sport": sport_key,
             "event_time": observed,
             "ingested_at": observed,
             "schema_version": SCHEMA_VERSION,
-            "game_id": game_id(commence, home_team.team_id, away_team.team_id),
+            "game_id": game_id(commence, home_team.team_id, away_team.team_id, sport=sport_key),
             "source_game_id": str(event["id"]),
             "competition": competition_name,
             "home_team": _display_name(home),
@@ -335,6 +347,7 @@ class EspnScoreboard:
             "venue_country": address.get("country") or (ground or {}).get("country"),
             "venue_lat": _coordinate(ground, "lat"),
             "venue_lon": _coordinate(ground, "lon"),
+            "status_detail": detail,
         }
 
     def _team(self, competitor: Mapping[str, Any], sport: str, sport_key: str) -> Team:

@@ -142,7 +142,7 @@ class TheOddsApi:
         if home_team is None or away_team is None:
             why = "; ".join(f"{side} {w}" for side, w in (("home", why_home), ("away", why_away)) if w)
             return ParseResult(rejects=[Reject(f"unmatched team: {why}", event, SOURCE)])
-        gid = game_id(event["commence_time"], home_team.team_id, away_team.team_id)
+        gid = game_id(event["commence_time"], home_team.team_id, away_team.team_id, sport=sport_key)
         result = ParseResult()
         for book in event["bookmakers"]:
             for market in book.get("markets") or []:

@@ -236,7 +236,7 @@ class Simulator:
         busy = {t for g in self.games.values() for t in (g.home.team_id, g.away.team_id)}
         fallback = None
         for i, (home, away) in enumerate(fixtures):
-            gid = make_game_id(kickoff, home.team_id, away.team_id)
+            gid = make_game_id(kickoff, home.team_id, away.team_id, sport)
             if gid in self._used_ids:
                 continue
             if home.team_id not in busy and away.team_id not in busy:

@@ -236,13 +236,13 @@ def load_teams(sport_key: str, registry: Any = None) -> tuple[SimTeam, ...]:
     return found if len(found) >= 2 else fallback_teams(family)
 
 
-def make_game_id(kickoff: str, home_team_id: str, away_team_id: str) -> str:
+def make_game_id(kickoff: str, home_team_id: str, away_team_id: str, sport: str | None = None) -> str:
     """The registry's canonical game id, or the same ``YYYY-MM-DD:home:away`` shape without it."""
     try:
         from lakehouse.teams import game_id
     except ImportError:
         return f"{kickoff[:10]}:{home_team_id}:{away_team_id}"
-    return game_id(kickoff, home_team_id, away_team_id)
+    return game_id(kickoff, home_team_id, away_team_id, sport=sport)
 
 
 # --------------------------------------------------------------------------- fair markets

@@ -18,6 +18,7 @@ from pyspark.sql import types as st
 
 from lakehouse.schemas import (
     EVENT_TYPES,
+    GAME_EVENT,
     NEWS_ARTICLE,
     ODDS_QUOTE,
     EventType,
@@ -170,7 +171,8 @@ def test_every_record_starts_with_the_envelope() -> None:
 
 def test_registry_keys_and_lookup() -> None:
     assert set(EVENT_TYPES) == {"odds", "games", "weather", "news"}
-    assert all(t.schema_version == 1 for t in ALL_TYPES)
+    assert {t.name: t.schema_version for t in ALL_TYPES} == {"odds": 1, "games": 2, "weather": 1, "news": 1}
+    assert GAME_EVENT.supported_versions == (1, 2)  # a version-1 game record stays valid
     assert get_event_type("odds") is ODDS_QUOTE
     with pytest.raises(KeyError, match="known: games, news, odds, weather"):
         get_event_type("bets")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -445,14 +444,10 @@ def test_football_data_date_never_guesses_a_scrambled_date(season: str | None, m
 # --- the packaged data --------------------------------------------------------------------
 
 
-def test_packaged_registry_loads_fast_and_is_cached() -> None:
-    timings = []
-    for _ in range(3):  # best of three, so a busy test machine does not make this flaky
-        started = time.perf_counter()
-        TeamRegistry.load()
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.05
+def test_packaged_registry_is_loaded_once_per_process() -> None:
+    """Its load time is a benchmark figure (`python -m bench.batch` prints it), not a timed test."""
     assert get_registry() is get_registry()
+    assert len(get_registry().teams()) == len(TeamRegistry.load().teams())
 
 
 def test_packaged_epl_2023_24_clubs_have_venues() -> None:

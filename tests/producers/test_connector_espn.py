@@ -127,7 +127,7 @@ def test_nfl_capture_gives_one_valid_record_per_event(espn_dir: Path) -> None:
         "sport": "americanfootball_nfl",
         "event_time": "2022-09-11T20:10:00.000000Z",
         "ingested_at": "2022-09-11T20:10:00.000000Z",
-        "schema_version": 1,
+        "schema_version": 2,
         "game_id": "2022-09-11:nfl-atlanta-falcons:nfl-new-orleans-saints",
         "source_game_id": "401437650",
         "competition": "National Football League",
@@ -146,6 +146,7 @@ def test_nfl_capture_gives_one_valid_record_per_event(espn_dir: Path) -> None:
         "venue_country": None,
         "venue_lat": None,
         "venue_lon": None,
+        "status_detail": "0:48 - 4th",
     }
     rams = games["401437654"]  # Buffalo Bills at Los Angeles Rams, final 10-31
     assert (rams["status"], rams["home_score"], rams["away_score"]) == ("final", 10, 31)
@@ -468,3 +469,154 @@ def test_every_espn_scoreboard_in_the_shared_data_produces_every_game(espn_dir: 
         "scoreboard_all_leagues.json": 50,
         "wnba_scoreboard_trimmed.json": 2,
     }
+
+
+# --- game identity and status detail outside the captures -----------------------------------------
+
+_MLB_TEAMS = """sport: baseball
+competitions: [baseball_mlb]
+teams:
+  - id: mlb-cleveland-guardians
+    name: Cleveland Guardians
+    competitions: [baseball_mlb]
+    espn_ids: ["5"]
+  - id: mlb-minnesota-twins
+    name: Minnesota Twins
+    competitions: [baseball_mlb]
+    espn_ids: ["9"]
+"""
+
+
+def _mlb_event(event_id: str, start: str, status: dict[str, Any], scores: tuple[str, str]) -> dict[str, Any]:
+    """An ESPN MLB scoreboard event in the site API's shape (ids as ESPN gives them)."""
+    competitors = [
+        {"homeAway": side, "score": score, "team": {"id": team_id, "displayName": name}}
+        for side, score, team_id, name in (
+            ("home", scores[0], "5", "Cleveland Guardians"),
+            ("away", scores[1], "9", "Minnesota Twins"),
+        )
+    ]
+    return {
+        "id": event_id,
+        "date": start,
+        "status": status,
+        "competitions": [
+            {"date": start, "competitors": competitors, "venue": {"fullName": "Progressive Field"}}
+        ],
+    }
+
+
+def test_a_doubleheader_gives_two_games_that_the_odds_feed_still_matches(tmp_path: Path) -> None:
+    """Guardians v Twins twice on 2022-09-17 (ESPN 401423263 at 17:10Z, 401356377 at 23:10Z):
+    one game id each, and the same ids from The Odds API, even once it lists only the late game."""
+    from lakehouse.teams import TeamRegistry
+    from producers.connectors.odds_api import TheOddsApi
+
+    (tmp_path / "baseball_mlb.yaml").write_text(_MLB_TEAMS)
+    registry = TeamRegistry.load(tmp_path)
+    final = {
+        "period": 9,
+        "displayClock": "0:00",
+        "type": {"name": "STATUS_FINAL", "state": "post", "completed": True, "shortDetail": "Final"},
+    }
+    top9 = {
+        "period": 9,
+        "displayClock": "0:00",
+        "type": {"name": "STATUS_IN_PROGRESS", "state": "in", "completed": False, "shortDetail": "Top 9th"},
+    }
+    body = {
+        "leagues": [{"slug": "mlb", "uid": "s:1~l:10"}],
+        "events": [
+            _mlb_event("401423263", "2022-09-17T17:10Z", final, ("4", "2")),
+            _mlb_event("401356377", "2022-09-17T23:10Z", top9, ("1", "3")),
+        ],
+    }
+    connector = EspnScoreboard(leagues=["baseball/mlb"], registry=registry)
+    response = HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(body).encode(), FETCHED)
+    result = connector.parse(_request(connector, "mlb"), response)
+    assert result.rejects == []
+    games = _by_id(_valid(result))
+    early, late = games["401423263"], games["401356377"]
+    assert early["game_id"] == "2022-09-17T1710:mlb-cleveland-guardians:mlb-minnesota-twins"
+    assert late["game_id"] == "2022-09-17T2310:mlb-cleveland-guardians:mlb-minnesota-twins"
+    # The inning and its half, not a stopped clock that baseball does not have.
+    assert (late["status"], late["period"], late["clock"], late["status_detail"]) == (
+        "live",
+        9,
+        None,
+        "Top 9th",
+    )
+    assert (early["status"], early["status_detail"], early["home_score"]) == ("final", "Final", 4)
+
+    odds = TheOddsApi(api_key="k", sports=["baseball_mlb"], registry=registry)
+    event = {
+        "id": "e2",
+        "sport_key": "baseball_mlb",
+        "commence_time": "2022-09-17T23:10:00Z",
+        "home_team": "Cleveland Guardians",
+        "away_team": "Minnesota Twins",
+        "bookmakers": [
+            {
+                "key": "pinnacle",
+                "title": "Pinnacle",
+                "last_update": "2022-09-17T22:00:00Z",
+                "markets": [
+                    {
+                        "key": "h2h",
+                        "last_update": "2022-09-17T22:00:00Z",
+                        "outcomes": [
+                            {"name": "Cleveland Guardians", "price": 1.8},
+                            {"name": "Minnesota Twins", "price": 2.1},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    request = next(iter(odds.requests(PollContext(now=FETCHED))))
+    quotes = odds.parse(request, HttpResponse(200, {}, json.dumps([event]).encode(), FETCHED)).events
+    assert {q["game_id"] for q in quotes} == {late["game_id"]}  # only the late game listed: still game 2
+
+
+@pytest.mark.parametrize(
+    ("status", "clock", "detail"),
+    [
+        ({"name": "STATUS_HALFTIME", "state": "in", "completed": False, "shortDetail": "HT"}, None, "HT"),
+        (
+            {"name": "STATUS_SECOND_HALF", "state": "in", "completed": False, "shortDetail": "58'"},
+            "58'",
+            "58'",
+        ),
+        (
+            {"name": "STATUS_FINAL_PEN", "state": "post", "completed": True, "shortDetail": "FT-Pens"},
+            "120'",
+            "FT-Pens",
+        ),
+        (
+            {
+                "name": "STATUS_SCHEDULED",
+                "state": "pre",
+                "completed": False,
+                "shortDetail": "9/17 - 10:00 PM",
+            },
+            None,
+            None,
+        ),
+    ],
+)
+def test_soccer_status_detail_and_clock(
+    espn_dir: Path, status: dict[str, Any], clock: str | None, detail: str | None
+) -> None:
+    """Half time drops the stopped clock; a shoot-out keeps its detail; a scheduled game has none."""
+    body = json.loads((espn_dir / "mls.json").read_bytes())
+    event = body["events"][0]
+    event["status"] = {
+        "period": 2,
+        "displayClock": "120'" if status["state"] == "post" else "58'",
+        "type": status,
+    }
+    if status["name"] == "STATUS_HALFTIME":
+        event["status"]["displayClock"] = "45'+2'"
+    body["events"] = [event]
+    (record,) = _valid(_parse("soccer/usa.1", body))
+    assert (record["clock"], record["status_detail"]) == (clock, detail)
