@@ -52,7 +52,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MIN_MENTION_LEN = 4  # shorter aliases ("QPR") count as mentions only when listed under "news"
 
-_TEAM_KEYS = frozenset({"id", "name", "sport", "competitions", "aliases", "espn_ids", "venue"})
+_TEAM_KEYS = frozenset({"id", "name", "sport", "competitions", "aliases", "espn_ids", "venue", "mentions"})
 _FILE_KEYS = frozenset({"sport", "competitions", "mention_stopwords", "teams"})
 _VENUE_KEYS = frozenset({"name", "city", "country", "lat", "lon"})
 
@@ -73,6 +73,7 @@ class Team:
     aliases: Mapping[str, tuple[str, ...]] = field(hash=False)
     espn_ids: tuple[str, ...] = ()
     venue: Mapping[str, Any] | None = field(default=None, hash=False)
+    mentions: bool = True  # False: its names are not news mentions (another sport's team has them)
 
     def __repr__(self) -> str:  # the full alias map drowns log lines
         return f"Team({self.team_id!r}, {self.name!r}, sport={self.sport!r})"
@@ -193,6 +194,9 @@ def _parse_team(raw: Any, defaults: Mapping[str, Any], where: str) -> Team:
     sport = raw.get("sport", defaults.get("sport"))
     if not isinstance(sport, str) or not sport:
         raise ValueError(f"{where}: missing sport (set it per team or at the top of the file)")
+    mentions = raw.get("mentions", True)
+    if not isinstance(mentions, bool):
+        raise ValueError(f"{where}: mentions must be true or false")
     return Team(
         team_id=team_id,
         name=name.strip(),
@@ -203,6 +207,7 @@ def _parse_team(raw: Any, defaults: Mapping[str, Any], where: str) -> Team:
         aliases=_parse_aliases(raw.get("aliases"), where),
         espn_ids=_string_tuple(raw.get("espn_ids"), f"{where}.espn_ids"),
         venue=_parse_venue(raw.get("venue"), where),
+        mentions=mentions,
     )
 
 
@@ -412,8 +417,9 @@ class TeamRegistry:
         """Teams named as a whole word or phrase in free text, ordered by first mention.
 
         Phrases are canonical names, aliases of 4+ characters and every "news" alias, minus the
-        files' ``mention_stopwords``; at each position the longest phrase wins ("Arsenal Women"
-        is not also "Arsenal"), and a phrase naming several teams is skipped, not guessed.
+        files' ``mention_stopwords`` and the teams marked ``mentions: false``; at each position the
+        longest phrase wins ("Arsenal Women" is not also "Arsenal"), and a phrase naming several
+        teams is skipped, not guessed.
         """
         pattern, owners = self._mention_index
         found: dict[str, Team] = {}
@@ -455,6 +461,8 @@ class TeamRegistry:
         """One alternation over every mention phrase, longest first; built on first use."""
         owners: dict[str, list[str]] = defaultdict(list)
         for team in self._index.teams.values():
+            if not team.mentions:
+                continue
             for phrase in self._mention_phrases(team):
                 key = _text_key(phrase)
                 if key and key not in self._index.stopwords:

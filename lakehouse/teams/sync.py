@@ -59,6 +59,7 @@ class NewTeam:
     sport: str = "soccer"
     espn_ids: tuple[str, ...] = ()
     nation: bool = False
+    mentions: bool = True  # False: another sport's team keeps the name in news mentions
 
 
 @dataclass(frozen=True)
@@ -148,13 +149,10 @@ def plan_catalogue(
         if reason and reason.startswith("ambiguous"):
             plan.refused[name] = reason
             continue
+        # Another sport's team answers to the name (Euroleague's Real Madrid): news carry no sport,
+        # so the new team is created without news mentions and the one already known keeps them.
         other, _ = registry.try_resolve(name, source=catalogue.source)
-        if other is not None:  # another sport's team: a second one would make news mentions ambiguous
-            plan.refused[name] = (
-                f"{name!r} is {other.team_id} ({other.sport}); a {catalogue.sport} team of the same name "
-                "would make mentions in news ambiguous: add it by hand under a distinct name"
-            )
-            continue
+        mentions = other is None or other.sport == catalogue.sport
         same_sport = {
             planned_key.split(":", 1)[1]: (t.team_id, t.name)
             for planned_key, t in planned.items()
@@ -179,6 +177,7 @@ def plan_catalogue(
             catalogue.sport,
             ids,
             catalogue.nations,
+            mentions,
         )
         planned[key] = created
         plan.new.append(created)
@@ -289,6 +288,11 @@ def _append_teams(path: Path, teams: list[NewTeam], sport: str) -> None:
         f"\n  - id: {team.team_id}\n    name: {_scalar(team.name)}\n"
         f"    competitions: [{', '.join(team.competitions)}]\n"
         + (f"    espn_ids: [{', '.join(json.dumps(i) for i in team.espn_ids)}]\n" if team.espn_ids else "")
+        + (
+            ""
+            if team.mentions
+            else "    mentions: false  # another sport's team of this name keeps news mentions\n"
+        )
         for team in teams
     ]
     path.write_text(text + "".join(entries), encoding="utf-8")

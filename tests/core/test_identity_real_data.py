@@ -184,8 +184,8 @@ def test_football_data_game_ids_are_unique_per_season(shared_data: Path) -> None
         ids = Counter(
             game_id(
                 football_data_date(row["Date"], row.get("Time"), season=season),
-                registry.resolve(row["HomeTeam"], source="football_data").team_id,
-                registry.resolve(row["AwayTeam"], source="football_data").team_id,
+                registry.resolve(row["HomeTeam"], source="football_data", sport="soccer").team_id,
+                registry.resolve(row["AwayTeam"], source="football_data", sport="soccer").team_id,
             )
             for row in _football_data_rows(path)
         )

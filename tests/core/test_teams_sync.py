@@ -157,9 +157,19 @@ def test_a_cup_club_named_in_its_league_becomes_one_team(data_dir: Path) -> None
     )
     assert cup.known == ["Como"] and [t.team_id for t in cup.new] == ["slavia-prague"]
     euroleague = odds_api_catalogue("basketball_euroleague", "basketball")
-    clash = plan_catalogue(registry, euroleague, ["Real Madrid", "Zalgiris Kaunas"])
-    assert [t.team_id for t in clash.new] == ["euroleague-zalgiris-kaunas"]
-    assert clash.refused["Real Madrid"].startswith("'Real Madrid' is real-madrid (soccer)")
+    clash = plan_catalogue(registry, euroleague, ["Liverpool", "Unicaja Malaga"])
+    # News carry no sport: the football club keeps "Liverpool" as a mention, the new one has none.
+    assert [(t.team_id, t.mentions) for t in clash.new] == [
+        ("euroleague-liverpool", False),
+        ("euroleague-unicaja-malaga", True),
+    ]
+    write_new_teams([clash], data_dir)
+    both = TeamRegistry.load(data_dir)
+    basket = both.resolve("Liverpool", source="the_odds_api", sport="basketball")
+    assert basket.team_id == "euroleague-liverpool"
+    assert both.resolve("Liverpool", source="the_odds_api", sport="soccer").team_id == "liverpool"
+    headline = "Liverpool and Unicaja Malaga meet tonight"
+    assert [t.team_id for t in both.mentioned_in(headline)] == ["liverpool", "euroleague-unicaja-malaga"]
     nba = plan_catalogue(registry, odds_api_catalogue("basketball_nba", "basketball"), ["Boston Celtics"])
     assert [(t.team_id, t.file_name) for t in nba.new] == [("nba-boston-celtics", "basketball_nba.yaml")]
     (path,) = write_new_teams([nba], data_dir)
@@ -170,11 +180,10 @@ def test_a_cup_club_named_in_its_league_becomes_one_team(data_dir: Path) -> None
 def test_every_odds_api_capture_resolves_its_teams_or_names_them_all(shared_data: Path) -> None:
     """The packaged registry after `teams sync the-odds-api` on the captures (and one accepted alias).
 
-    Euroleague is left parked on purpose: its clubs share their names with football clubs (Real
-    Madrid, Barcelona, Olympiacos), and news mentions carry no sport, so adding them would turn
-    every "Real Madrid" headline ambiguous. Each parked game names both teams. What else refuses
-    an event is not a team: a sport the platform does not model (MMA's fighters) and a scores
-    body without bookmakers.
+    Euroleague's clubs that share a football club's name (Real Madrid, AS Monaco, FC Bayern
+    München) are basketball teams without news mentions, so a "Real Madrid" headline stays the
+    football club's. What refuses an event is not a team: a sport the platform does not model
+    (MMA's fighters) and a scores body without bookmakers.
     """
     import json
 
@@ -197,7 +206,6 @@ def test_every_odds_api_capture_resolves_its_teams_or_names_them_all(shared_data
                 assert len(unknown_names(reject.reason)) == 2, reject.reason  # both teams named
     assert events > 150
     assert reasons == {
-        "basketball_euroleague: unmatched team",
         "basketball_wnba_scores: event is missing field(s) bookmakers",
         "mma_mixed_martial_arts: unknown sport key",
     }, reasons
