@@ -1,6 +1,7 @@
 """Dead letters read back: grouped by reason, and released once what refused them is fixed.
 
-A record is dead-lettered with its raw source payload and the reason (`Publisher.dead_letter`).
+A record is dead-lettered with its raw source payload and the reason (`Publisher.dead_letter`),
+or by the silver stream with the Kafka value it refused (the shape is `lakehouse.dead_letters`).
 Most reasons are fixed outside the record: a team alias, a league mapping. `release` reads
 every pending dead letter of a feed again through the same parser, with today's registry, and
 publishes the records that now go through; the rest stay pending with today's reason. The
@@ -10,6 +11,7 @@ file beside the producers' other state, so a release run twice publishes nothing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -56,6 +58,14 @@ class DeadLetter:
     def position(self) -> tuple[str, int, int]:
         return self.topic, self.partition, self.offset
 
+    @property
+    def origin(self) -> tuple[Any, ...] | None:
+        """Where the stream read the refused record (None for a producer's letter): a batch the
+        stream replays after a crash may write its letter twice, which is still one letter."""
+        if "kafka_offset" not in self.context:
+            return None
+        return tuple(self.context.get(k) for k in ("stage", "kafka_topic", "kafka_partition", "kafka_offset"))
+
 
 def unknown_names(reason: str) -> list[tuple[str, str]]:
     """(name, source) of every team a reason says did not resolve."""
@@ -99,6 +109,11 @@ def _letter(feed: str, topic: str, partition: int, offset: int, value: bytes | N
         body = json.loads(value or b"{}")
     except ValueError:
         body = {"reason": "dead letter is not JSON", "raw": (value or b"").decode("utf-8", "replace")}
+    context = dict(body.get("context") or {})
+    raw = body.get("raw")
+    if context.get("stage") and isinstance(raw, str):  # the stream keeps the Kafka value as text
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON, or nested past reading
+            raw = json.loads(raw)
     return DeadLetter(
         topic=topic,
         partition=partition,
@@ -107,8 +122,8 @@ def _letter(feed: str, topic: str, partition: int, offset: int, value: bytes | N
         source=str(body.get("source") or ""),
         reason=str(body.get("reason") or ""),
         failed_at=str(body.get("failed_at") or ""),
-        raw=body.get("raw"),
-        context=dict(body.get("context") or {}),
+        raw=raw,
+        context=context,
     )
 
 
@@ -142,8 +157,13 @@ class ReleasedStore:
 
 
 def pending(settings: Settings, feeds: Iterable[str]) -> tuple[list[DeadLetter], int]:
-    """The dead letters not released yet, and how many were."""
-    letters = read(settings, feeds)
+    """The dead letters not released yet, and how many were (a stream's letter written twice
+    counts once)."""
+    letters, seen = [], set()
+    for letter in read(settings, feeds):
+        if letter.origin is None or letter.origin not in seen:
+            letters.append(letter)
+            seen.add(letter.origin)
     store = ReleasedStore.of(settings)
     try:
         released = store.positions()

@@ -20,6 +20,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lakehouse.config import KafkaSettings
+from lakehouse.dead_letters import MAX_RAW, truncation_note
 from lakehouse.kafka import producer_config
 from lakehouse.log import get_logger
 from lakehouse.schemas import SchemaValidationError, validate
@@ -38,10 +39,8 @@ def encode_record(record: dict[str, Any]) -> bytes:
 
 
 POLL_EVERY = 1_000
-MAX_DEAD_LETTER_RAW = 100_000
-"""Characters of a rejected payload kept in its dead letter: a 2 MB error page must fit a Kafka
-record (1 MB by default) and still say what it was."""
 """Serve delivery callbacks every this many records (and whenever the local queue is full)."""
+MAX_DEAD_LETTER_RAW = MAX_RAW
 
 
 @dataclass
@@ -174,7 +173,7 @@ class Publisher:
         if not isinstance(raw, str) and len(text := json.dumps(raw, default=str)) > MAX_DEAD_LETTER_RAW:
             raw = text
         if isinstance(raw, str) and len(raw) > MAX_DEAD_LETTER_RAW:
-            reason = f"{reason} (raw payload truncated from {len(raw)} characters)"
+            reason = reason + truncation_note(len(raw))
             raw = raw[:MAX_DEAD_LETTER_RAW]
         body = {
             "feed": feed,

@@ -6,7 +6,10 @@ with ``dropDuplicatesWithinWatermark`` over its arrival time, so a record re-sen
 ``silver_dedup_window_s`` of the first is dropped, in the batch or across batches (the state
 forgets an id after the window: memory is bounded by the ids of one window).  Each micro-batch is
 then split by feed and
-  * records that fail the shared schema go to `silver.dead_letters` with the reason,
+  * records that fail the shared schema go to `silver.dead_letters` with the reason, and to the
+    feed's dead-letter topic as a ``lakehouse.dead_letters`` record (keyed by the refused record's
+    Kafka coordinates; written before the table, so a replayed batch may repeat a letter, never
+    lose one), where ``lakehouse dlq`` lists and replays them with the producers' own,
   * valid records older than their (feed, source) watermark go to `silver.late_events`
     (``streaming.marks``: per source, logged per batch in the checkpoint),
   * the rest are appended to `silver.<feed>`.
@@ -25,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from iceberg.tables import SILVER_DEAD_LETTERS, SILVER_FEEDS, SILVER_LATE_EVENTS
 from lakehouse.config import Settings
+from lakehouse.dead_letters import MAX_RAW, TRUNCATION_NOTE
 from lakehouse.health import HealthReporter
+from lakehouse.kafka import spark_options
 from lakehouse.log import get_logger
 from lakehouse.schemas import get_event_type
-from lakehouse.topics import FEED_TOPICS
+from lakehouse.topics import FEED_TOPICS, dead_letter_topic
 from streaming.bronze import kafka_source, text
 from streaming.marks import CheckpointFiles, WatermarkLog
 from streaming.parse import KEYS, REASON, VALID, feed_struct, parse_feeds, with_reason
@@ -186,8 +191,55 @@ class SilverBatch:
             F.col("offset").alias("kafka_offset"),
             "kafka_timestamp",
             F.current_timestamp().alias("failed_at"),
+            F.col("source").alias("_source"),
         )
-        return self._merge(spark, rows, DEAD_LETTERS, _SAME_KAFKA_RECORD, f"silver_dead_{feed}_{batch_id}")
+        rows = rows.persist()  # the reasons are computed once, for the topic and the table
+        try:
+            self._publish_dead_letters(rows, feed)
+            return self._merge(
+                spark,
+                rows.drop("_source"),
+                DEAD_LETTERS,
+                _SAME_KAFKA_RECORD,
+                f"silver_dead_{feed}_{batch_id}",
+            )
+        finally:
+            rows.unpersist()
+
+    def _publish_dead_letters(self, rows: DataFrame, feed: str) -> None:
+        """The batch's dead letters to the feed's dead-letter topic, in the producers' shape;
+        Spark's Kafka writer fails the batch if Kafka does not take them."""
+        from pyspark.sql import functions as F
+
+        raw, length = F.col("raw_value"), F.length("raw_value")
+        cut = length > MAX_RAW
+        note = F.format_string(TRUNCATION_NOTE, length)
+        reason = F.when(cut, F.concat(F.col("reason"), note)).otherwise(F.col("reason"))
+        source = F.coalesce(F.col("_source"), F.lit("stream"))
+        body = F.struct(
+            F.lit(feed).alias("feed"),
+            source.alias("source"),
+            reason.alias("reason"),
+            F.date_format(F.col("failed_at"), "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("failed_at"),
+            F.when(cut, F.substring(raw, 1, MAX_RAW)).otherwise(raw).alias("raw"),
+            F.struct(
+                F.col("stage"), F.col("kafka_topic"), F.col("kafka_partition"), F.col("kafka_offset")
+            ).alias("context"),
+        )
+        headers = F.array(
+            F.struct(F.lit("source").alias("key"), source.cast("binary").alias("value")),
+            F.struct(
+                F.lit("reason").alias("key"),
+                F.substring(F.col("reason"), 1, 200).cast("binary").alias("value"),
+            ),
+        )
+        letters = rows.select(
+            F.lit(dead_letter_topic(feed)).alias("topic"),
+            F.concat_ws(":", "kafka_topic", "kafka_partition", "kafka_offset").alias("key"),
+            F.to_json(body).alias("value"),
+            headers.alias("headers"),
+        )
+        letters.write.format("kafka").options(**spark_options(self.settings.kafka)).save()
 
     def _late(self, spark: SparkSession, late: DataFrame, feed: str, batch_id: int) -> int:
         from pyspark.sql import functions as F

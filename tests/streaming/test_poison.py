@@ -11,7 +11,9 @@ import pytest
 from confluent_kafka import Producer
 
 from lakehouse.catalog import load_catalog
+from lakehouse.dead_letters import MAX_RAW, truncation_note
 from lakehouse.kafka import producer_config
+from producers import dead_letters
 from producers.replay import odds_api_capture
 from streaming.aggregates import engine_settings
 from streaming.runner import run_jobs
@@ -22,6 +24,14 @@ from tests.support.market_oracle import expected_rows
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 CAPTURE = Path("odds-api") / "soccer_epl_odds_2024-03-27.json"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):  # the deep-nesting poison is past Python's reach
+        return False
+    return True
 
 
 def test_no_record_stops_a_stream(spark, shared_data: Path, tmp_path: Path) -> None:
@@ -82,6 +92,27 @@ def test_no_record_stops_a_stream(spark, shared_data: Path, tmp_path: Path) -> N
             elif p.reason not in (dead.get(offset) or ""):  # type: ignore[union-attr]
                 problems.append((p.name, "reason", dead.get(offset)))  # type: ignore[union-attr]
         assert problems == [], "\n".join(map(str, problems))
+
+        # Each dead letter is also on the feed's dead-letter topic, in the producers' shape, where
+        # `lakehouse dlq` reads it: same reason, the refused record's coordinates, the raw value.
+        letters = {
+            letter.context["kafka_offset"]: letter for letter in dead_letters.read(run.settings, ["odds"])
+        }
+        assert set(letters) == set(dead)
+        for offset, letter in letters.items():
+            assert letter.origin == ("silver", "odds.quotes", 0, offset) and letter.feed == "odds"
+            raw = by_offset[offset]["value"]
+            if raw is None:  # a tombstone
+                assert (letter.reason, letter.raw) == (dead[offset], None)
+            elif len(raw) > MAX_RAW:  # the 1 MB garbage: cut, and the cut said
+                assert (
+                    letter.reason == dead[offset] + truncation_note(len(raw)) and len(letter.raw) == MAX_RAW
+                )
+            else:
+                assert letter.reason == dead[offset]
+                assert letter.raw == (json.loads(raw) if _is_json(raw) else raw)
+        waiting, _ = dead_letters.pending(run.settings, ["odds"])
+        assert len(waiting) == len(dead)
         assert late == 0  # the far-future record did not make the source's later records late
         dup = next(o for o, (k, p) in enumerate(sent) if k == "poison" and p.name == "duplicated header keys")
         assert dict(by_offset[dup]["headers"]) == {"trace": "a, b", "source": "x"}
