@@ -2,9 +2,9 @@
 
 The warehouse holds copies of the Iceberg tables, replaced partition by partition like the
 lake, so a re-run leaves the same rows: for each (league, season) loaded, the rows are deleted
-and inserted again in one transaction. ``raw.teams`` (the shared team registry) and
-``raw.bookmakers`` (the known bookmakers plus any unknown code the odds hold) are rewritten
-whole each time.
+and inserted again in one transaction. ``raw.teams`` (the shared team registry),
+``raw.bookmakers`` (the known bookmakers plus any unknown code the odds hold) and
+``raw.leagues`` (every league football-data publishes) are rewritten whole each time.
 
 Snowflake is loaded with ``COPY INTO`` from Parquet files put on a temporary internal stage,
 rather than through Snowflake Iceberg tables on a Glue catalog integration: native tables
@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from batch.iceberg_load import partition_filter
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS
 from lakehouse.config import Settings
-from lakehouse.football_data import BOOKMAKERS
+from lakehouse.football_data import BOOKMAKERS, LEAGUES
 from lakehouse.log import get_logger
 from lakehouse.teams import get_registry
 
@@ -110,6 +110,20 @@ def teams_table() -> pa.Table:
     )
 
 
+def leagues_table() -> pa.Table:
+    """Every football-data league as the core names it (``lakehouse.football_data.LEAGUES``)."""
+    leagues = list(LEAGUES.values())
+    return pa.table(
+        {
+            "league": [lg.code for lg in leagues],
+            "competition": [lg.sport for lg in leagues],
+            "competition_name": [lg.competition for lg in leagues],
+            "country": [lg.country for lg in leagues],
+            "one_file_per_country": [lg.extra for lg in leagues],
+        }
+    )
+
+
 def bookmakers_table(unknown: Iterable[tuple[str, str]] = ()) -> pa.Table:
     """Known bookmakers plus ``(code, key)`` pairs of unknown codes the odds hold."""
     rows = [(key, code, title, kind) for code, (key, title, kind) in sorted(BOOKMAKERS.items())]
@@ -120,6 +134,15 @@ def bookmakers_table(unknown: Iterable[tuple[str, str]] = ()) -> pa.Table:
             for i, name in enumerate(("bookmaker", "bookmaker_code", "title", "kind"))
         }
     )
+
+
+def reference_tables(unknown_bookmakers: Iterable[tuple[str, str]] = ()) -> list[tuple[str, pa.Table]]:
+    """The shared core's reference data the marts join to, by raw table name."""
+    return [
+        ("teams", teams_table()),
+        ("bookmakers", bookmakers_table(unknown_bookmakers)),
+        ("leagues", leagues_table()),
+    ]
 
 
 # --- the load ------------------------------------------------------------------------------
@@ -148,7 +171,7 @@ def load_warehouse(
             f"SELECT DISTINCT bookmaker_code, bookmaker FROM {{schema}}.{FOOTBALL_DATA_ODDS.name} "
             "WHERE bookmaker_kind = 'unknown'"
         )
-        for name, data in (("teams", teams_table()), ("bookmakers", bookmakers_table(unknown))):
+        for name, data in reference_tables(unknown):
             target.replace(name, data, None)
             result.loaded[name] = data.num_rows
         result.totals = {name: target.count(name) for name in result.loaded}

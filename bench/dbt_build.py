@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from batch.football_data import SeasonFile, parse_season
-from batch.warehouse import DuckDBTarget, bookmakers_table, teams_table, to_warehouse_types
+from batch.warehouse import DuckDBTarget, reference_tables, to_warehouse_types
 from bench.report import bench_command
 from lakehouse.config import Settings
 from lakehouse.log import configure_logging
@@ -45,8 +45,8 @@ def load_raw(path: Path) -> int:
         ):
             data = pa.concat_tables([getattr(p, part) for p in parsed])
             target.replace(table, to_warehouse_types(data), None)
-        target.replace("teams", teams_table(), None)
-        target.replace("bookmakers", bookmakers_table(), None)
+        for name, data in reference_tables():
+            target.replace(name, data, None)
         return target.count("football_data_odds")
     finally:
         target.close()

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from batch.dbt_build import dbt_build
 from batch.football_data import parse_season
 from batch.pipeline import backfill, discover
 from lakehouse.config import BatchSettings, CatalogSettings, Settings
@@ -187,3 +188,14 @@ def test_backfill_of_every_extra_league_into_the_warehouse(extra: Path, tmp_path
         ).fetchone()
     assert unknown == (0,)
     assert ("ARG", "2021", 501) in per_season and ("BRA", "2024", 380) in per_season
+
+    # The marts build on every league (no league list in the dbt project: it joins the core's).
+    dbt_build(settings)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        seasons = con.execute(
+            "SELECT league, season, competition_name, country, matches, rejected_rows "
+            "FROM marts.dim_competition_season ORDER BY league, season_start_year, season"
+        ).fetchall()
+    assert len(seasons) == 84 and sum(s[4] for s in seasons) == result.parsed.matches
+    assert sum(s[5] for s in seasons) == result.parsed.rejected_rows
+    assert ("USA", "2025", "Major League Soccer", "USA", 540, 0) in seasons

@@ -28,9 +28,8 @@ from batch.warehouse import (
     DuckDBTarget,
     SnowflakeTarget,
     Target,
-    bookmakers_table,
     call_with_timeout,
-    teams_table,
+    reference_tables,
     to_warehouse_types,
 )
 from lakehouse.config import Settings, WarehouseSettings
@@ -138,8 +137,8 @@ def load_raw(target: Target, parsed: list[ParsedSeason]) -> None:
         ("football_data_rejects", "rejects"),
     ):
         target.replace(table, to_warehouse_types(pa.concat_tables([getattr(p, part) for p in parsed])), None)
-    target.replace("teams", teams_table(), None)
-    target.replace("bookmakers", bookmakers_table(), None)
+    for name, data in reference_tables():
+        target.replace(name, data, None)
 
 
 @pytest.fixture(scope="session")

@@ -37,20 +37,23 @@ priced as (
 
 rejected as (
     select
-        source_file,
+        competition_season_id,
         sum(case when reject_level in ('file', 'row') then 1 else 0 end) as rejected_rows,
         sum(case when reject_level = 'cell' then 1 else 0 end) as rejected_prices
     from rejects
-    group by source_file
+    group by competition_season_id
+),
+
+leagues as (
+    select * from {{ ref('stg_reference__leagues') }}
 )
 
 select
     cast(seasons.competition_season_id as varchar) as competition_season_id,
     cast(seasons.league as varchar) as league,
     cast(seasons.competition as varchar) as competition,
-    cast(case seasons.league when 'E0' then 'English Premier League' when 'SP1' then 'La Liga' end as varchar)
-        as competition_name,
-    cast(case seasons.league when 'E0' then 'England' when 'SP1' then 'Spain' end as varchar) as country,
+    cast(leagues.competition_name as varchar) as competition_name,
+    cast(leagues.country as varchar) as country,
     cast(seasons.season as varchar) as season,
     cast(seasons.season_start_year as integer) as season_start_year,
     cast(seasons.first_match_date as date) as first_match_date,
@@ -64,4 +67,5 @@ select
     cast(coalesce(rejected.rejected_prices, 0) as bigint) as rejected_prices
 from seasons
 left join priced on seasons.competition_season_id = priced.competition_season_id
-left join rejected on seasons.source_file = rejected.source_file
+left join rejected on seasons.competition_season_id = rejected.competition_season_id
+left join leagues on seasons.league = leagues.league

@@ -5,7 +5,9 @@ with source as (
 renamed as (
     select
         source_file,
-        split_part(source_file, '_', 1) as league,
+        league,
+        season,
+        league || ':' || season as competition_season_id,
         cast(source_row as integer) as source_row,
         source_column,
         case
