@@ -10,7 +10,14 @@ Each fault runs on its own broker(s), lake and checkpoints in a temporary folder
 * ``stream-kill``: `lakehouse stream run` (bronze, silver) SIGKILLed mid-stream, then drained by
   a restart from its checkpoints;
 * ``poison``: the poison corpus (``tests/streaming/poison.py``), each record after a valid quote,
-  through bronze and silver.
+  through bronze and silver;
+* ``object-store-outage``: S3 and Glue (moto) frozen for 5 s at each Iceberg commit of a season's
+  load and of its rerun;
+* ``concurrent-backfills``: three ``lakehouse batch backfill`` processes at once on a fresh lake
+  and warehouse, two of one season and one of another.
+
+The batch faults count matches: ``in`` the valid matches of the season files, ``out`` the rows of
+the Iceberg table (outage) or the warehouse (concurrent backfills).
 
 ``in`` is what was produced, ``out`` what the last stage holds (silver rows, plus dead letters for
 the poison), ``lost`` the produced records missing from it, ``duplicated`` the rows beyond one
@@ -312,11 +319,115 @@ def _spark(settings: Settings) -> Any:
     return spark
 
 
+def _season_ids(*seasons: str) -> list[str]:
+    """The match ids of SP1 seasons, as the loader validates them."""
+    from batch.football_data import SeasonFile, parse_season
+
+    data = Settings().football_data_dir
+    return [
+        match_id
+        for code in seasons
+        for match_id in parse_season((data / f"SP1_{code}.csv").read_bytes(), SeasonFile("SP1", code))
+        .matches["match_id"]
+        .to_pylist()
+    ]
+
+
+def object_store_outage(home: Path, _n: int) -> Outcome:
+    import boto3
+
+    from batch.football_data import SeasonFile, parse_season
+    from batch.iceberg_load import load_seasons
+    from iceberg.history import ensure_history_tables
+    from infra.stack.moto import MotoServer
+
+    server = MotoServer(home=home / "moto", port=free_port())
+    server.start()
+    try:
+        bucket = f"lake-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-1").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        settings = Settings(
+            state_dir=home / "state",
+            catalog=CatalogSettings(
+                kind="glue",
+                name="glue",
+                s3_warehouse=f"s3://{bucket}/warehouse",
+                aws_region="eu-west-1",
+                glue_endpoint=server.endpoint,
+                s3_endpoint=server.endpoint,
+            ),
+        )
+        catalog = load_catalog(settings)
+        ensure_history_tables(catalog)
+        pid = server.running_pid()
+        assert pid is not None
+        commit = catalog.commit_table
+        thawed: list[float] = []
+        recovered: list[float] = []
+
+        def thaw() -> None:
+            thawed.append(time.monotonic())
+            os.kill(pid, signal.SIGCONT)
+
+        def frozen_commit(*args: Any, **kwargs: Any) -> Any:
+            """Freeze S3 and Glue as the commit goes out; they come back 5 s later."""
+            os.kill(pid, signal.SIGSTOP)
+            threading.Timer(5.0, thaw).start()
+            result = commit(*args, **kwargs)
+            recovered.append(time.monotonic() - thawed[-1])  # from the store's return
+            return result
+
+        catalog.commit_table = frozen_commit  # type: ignore[method-assign]
+        data = Settings().football_data_dir / "SP1_2122.csv"
+        season = parse_season(data.read_bytes(), SeasonFile("SP1", "2122"))
+        for _ in range(2):  # a load, then its rerun
+            load_seasons(catalog, [season])
+        os.kill(pid, signal.SIGCONT)
+        seen = load_catalog(settings).load_table("history.football_data_matches").scan().to_arrow()
+        return _score(
+            "object store frozen at each Iceberg commit",
+            _season_ids("2122"),
+            seen["match_id"].to_pylist(),
+            max(recovered),
+        )
+    finally:
+        server.stop()
+
+
+def concurrent_backfills(home: Path, _n: int) -> Outcome:
+    import duckdb
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {"LAKEHOUSE_STATE_DIR": str(home / "state"), "LAKEHOUSE_CATALOG__KIND": "local"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "batch", "backfill", "--league", "SP1", "--season", season],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for season in ("2021-22", "2021-22", "2020-21")
+    ]
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"a backfill failed:\n{stderr[-2000:]}")
+    with duckdb.connect(str(home / "state" / "warehouse.duckdb"), read_only=True) as con:
+        seen = [row[0] for row in con.execute("SELECT match_id FROM raw.football_data_matches").fetchall()]
+    return _score("3 backfills at once (2 of one season)", _season_ids("2021", "2122"), seen, None)
+
+
 FAULTS: dict[str, Callable[[Path, int], Outcome]] = {
     "broker-kill": broker_kill,
     "cluster-broker-kill": cluster_broker_kill,
     "stream-kill": stream_kill,
     "poison": poison,
+    "object-store-outage": object_store_outage,
+    "concurrent-backfills": concurrent_backfills,
 }
 
 
