@@ -44,6 +44,11 @@ def site_path(season_file: SeasonFile) -> str:
     return f"mmz4281/{season_file.code}/{season_file.league}.csv"
 
 
+def country_file(league: str) -> SeasonFile:
+    """What to fetch for an extra league: its one file, whatever the season (every one is in it)."""
+    return SeasonFile(league, "2000", calendar=True)
+
+
 def _label(season_file: SeasonFile) -> str:
     extra = get_league(season_file.league).extra
     return f"{season_file.league} (every season)" if extra else str(season_file)

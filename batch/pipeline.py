@@ -8,6 +8,7 @@ and the warehouse by replacing whole (league, season) partitions.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,11 +36,44 @@ class BackfillInputError(ValueError):
 
 
 def with_source(settings: Settings, folder: str | Path | None) -> Settings:
-    """``settings`` reading season files from another folder; None or "" keeps it."""
+    """``settings`` reading season files from another folder, or downloading them from a site
+    (``https://www.football-data.co.uk``) into ``<state dir>/football-data/<host>``; None or ""
+    keeps it."""
     if not folder:
         return settings
-    batch = settings.batch.model_copy(update={"football_data_dir": Path(folder).expanduser()})
-    return settings.model_copy(update={"batch": batch})
+    text = str(folder)
+    if text.startswith(("http://", "https://")):
+        host = re.sub(r"[^A-Za-z0-9.-]+", "_", text.split("://", 1)[1]).strip("_")
+        update: dict[str, object] = {
+            "football_data_url": text,
+            "football_data_dir": settings.state_dir / "football-data" / host,
+        }
+    else:
+        update = {"football_data_dir": Path(folder).expanduser(), "football_data_url": ""}
+    return settings.model_copy(update={"batch": settings.batch.model_copy(update=update)})
+
+
+def _download(settings: Settings, leagues: list[str], seasons: Iterable[str] | None) -> None:
+    """Fetch the asked-for season files from the source site into the source folder (an extra
+    league's one file whatever the seasons; a main league's files need the seasons named)."""
+    import httpx
+
+    from batch.fetch import country_file, fetch_seasons
+
+    main = [league for league in leagues if not LEAGUES[league].extra]
+    if main and not seasons:
+        raise BackfillInputError(
+            f"a site source needs --season for {', '.join(main)} (e.g. --season 2023-24)"
+        )
+    try:
+        wanted = [country_file(league) for league in leagues if LEAGUES[league].extra]
+        wanted += [SeasonFile.of(league, season) for league in main for season in seasons or ()]
+        settings.football_data_dir.mkdir(parents=True, exist_ok=True)
+        fetch_seasons(wanted, settings.football_data_dir, settings.batch.football_data_url)
+    except ValueError as exc:
+        raise BackfillInputError(str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise BackfillInputError(f"download from {settings.batch.football_data_url} failed: {exc}") from None
 
 
 def with_warehouse(settings: Settings, kind: str | None) -> Settings:
@@ -72,6 +106,8 @@ def discover(
     if unknown:
         raise BackfillInputError(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
     folder = settings.football_data_dir
+    if settings.batch.football_data_url:
+        _download(settings, wanted_leagues, seasons)
     try:
         chosen = find_season_files(folder, wanted_leagues)
     except (FileNotFoundError, ValueError) as exc:

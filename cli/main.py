@@ -399,7 +399,7 @@ def batch_fetch(
     """Download season files from football-data.co.uk; then `batch backfill --source` that folder."""
     import httpx
 
-    from batch.fetch import FOOTBALL_DATA_URL, fetch_seasons
+    from batch.fetch import FOOTBALL_DATA_URL, country_file, fetch_seasons
     from lakehouse.football_data import LEAGUES
     from lakehouse.football_data.files import SeasonFile
 
@@ -411,7 +411,7 @@ def batch_fetch(
     if not seasons and len(extra) < len(codes):
         raise click.ClickException("--season is needed for a main league (e.g. --season 2023-24)")
     try:
-        wanted = [SeasonFile(code, "2000", calendar=True) for code in extra] + [
+        wanted = [country_file(code) for code in extra] + [
             SeasonFile.of(code, season) for code in codes if code not in extra for season in seasons
         ]
     except ValueError as exc:
@@ -440,7 +440,8 @@ def batch_fetch(
 @click.option(
     "--source",
     default=None,
-    help="Folder of season files (E0_2324.csv, or 2324/E0.csv as downloaded), searched recursively; "
+    help="Folder of season files (E0_2324.csv, 2324/E0.csv, ARG.csv), searched recursively, or a site "
+    "in football-data's layout (https://www.football-data.co.uk) to download the asked-for seasons from; "
     "default: LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR, else ../shared/data/football-data.",
 )
 def batch_backfill(

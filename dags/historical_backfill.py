@@ -8,7 +8,8 @@ only wires it (and imports nothing heavy at parse time).
 
 Params: ``leagues`` (default: the settings' leagues), ``seasons`` (``2023-24``...) or a
 ``start_date``/``end_date`` range (every season overlapping it), ``source`` (the folder of
-season files, in any layout ``batch backfill`` reads; default: the settings'
+season files, in any layout ``batch backfill`` reads, or a site in football-data's layout whose
+asked-for seasons are downloaded first; default: the settings'
 ``LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR``), ``warehouse`` (``duckdb``|``snowflake``; default: the
 settings').
 """
@@ -54,7 +55,11 @@ def _settings(params: dict[str, Any]) -> Any:  # a Settings, imported lazily
         "seasons": Param([], type="array", items={"type": "string"}, description="e.g. 2023-24; empty: all"),
         "start_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD"),
         "end_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD"),
-        "source": Param(None, type=["null", "string"], description="season files folder; empty: settings"),
+        "source": Param(
+            None,
+            type=["null", "string"],
+            description="season files folder, or a site in football-data's layout to fetch from",
+        ),
         "warehouse": Param(None, type=["null", "string"], enum=[None, "duckdb", "snowflake"]),
     },
     doc_md=__doc__,

@@ -166,6 +166,9 @@ class BatchSettings(BaseModel):
 
     raw_zone: str = ""  # "" = <state_dir>/raw; "s3://bucket/prefix" in production
     football_data_dir: Path | None = None  # default: ../shared/data/football-data
+    # A site serving football-data's layout (https://www.football-data.co.uk): the backfill then
+    # downloads the seasons it is asked for into football_data_dir first.
+    football_data_url: str = ""
     leagues: tuple[str, ...] = ("E0", "SP1")
 
 
