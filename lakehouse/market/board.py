@@ -15,18 +15,20 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.odds import Arbitrage, arbitrage, devig_multiplicative, devig_shin, margin
 from lakehouse.schemas import Market, Selection, SteamDirection, format_timestamp
+from lakehouse.trading import ArbitrageLeg, ArbitrageRules, ArbitrageWindow, assess_arbitrage
 
 __all__ = [
     "Line",
     "MarketSummary",
     "Quote",
     "SteamMove",
+    "arbitrage_window",
     "detect_steam",
     "line_key",
     "selections_for",
@@ -139,6 +141,9 @@ class MarketSummary:
     fair_multiplicative: dict[str, float] | None
     arbitrage: Arbitrage  # on the best prices, stakes per 100; computed even when not an arb
     as_of: datetime  # newest last_update on the line
+    # The line's (time, quote) pairs, kept by reference (no work on the hot path) for
+    # ``arbitrage_window`` to find when each best price was quoted.
+    quotes: list[tuple[datetime, Quote]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def is_arbitrage(self) -> bool:
@@ -159,7 +164,8 @@ def summarise_market(quotes: Iterable[Quote]) -> list[MarketSummary]:
     Only each (game, market, bookmaker, selection)'s latest quote (by ``last_update``; input
     order breaks ties) counts, whatever its point: a book that moves its line leaves the old
     one. Lay markets (``h2h_lay``) are skipped: a lay price is the odds you concede, so "best"
-    and de-vig do not apply. Exchange back prices count as a book, commission not deducted.
+    and de-vig do not apply. Exchange back prices count as a book here, commission not deducted:
+    ``arbitrage_window`` judges the best prices net of commission, staleness and suspect prices.
     Lines missing a selection are skipped. Output is sorted by game, market and line.
     """
     latest: dict[tuple[str, str], dict[tuple[str, str], tuple[datetime, Quote]]] = {}
@@ -218,6 +224,32 @@ def _summarise_line(
         ),
         arbitrage=arbitrage(best_prices),
         as_of=max(at for at, _ in quotes),
+        quotes=quotes,
+    )
+
+
+def arbitrage_window(
+    summary: MarketSummary, rules: ArbitrageRules | None = None, total_stake: float = 100.0
+) -> ArbitrageWindow | None:
+    """The line's best prices judged by the trader's rules (``lakehouse.trading``): each best
+    price's own quote time against the line's newest, and the consensus Shin fair probabilities
+    as the yardstick for a suspect price; None when the best prices are no gross arbitrage."""
+    quoted_at = {(q.bookmaker, q.selection): at for at, q in summary.quotes}
+    legs = [
+        ArbitrageLeg(
+            selection,
+            summary.best_bookmakers[selection],
+            summary.best_prices[selection],
+            quoted_at[summary.best_bookmakers[selection], selection].timestamp(),
+        )
+        for selection in summary.selections
+    ]
+    return assess_arbitrage(
+        legs,
+        newest_quote_s=summary.as_of.timestamp(),
+        consensus=summary.fair_shin,
+        total_stake=total_stake,
+        rules=rules,
     )
 
 

@@ -1,0 +1,81 @@
+"""`lakehouse arbitrage`: the arbitrage windows of a captured odds body, judged as a trader would."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+
+@click.command("arbitrage")
+@click.option(
+    "--file", "files", multiple=True, required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A captured The Odds API /v4/sports/{sport}/odds body (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--max-quote-age", default=120.0, show_default=True, help="Seconds behind the market's newest quote."
+)
+@click.option(
+    "--suspect-edge",
+    default=0.10,
+    show_default=True,
+    help="Price x consensus fair probability - 1 above this.",
+)
+@click.option("--stake", default=100.0, show_default=True, help="Total stake per window.")
+@click.option("--increment", default=1.0, show_default=True, help="Stakes round to this.")
+@click.option("--max-per-bookmaker", type=float, default=None, help="Cap on one bookmaker's stake.")
+@click.option("--all", "show_all", is_flag=True, help="List every window, not only the actionable ones.")
+def arbitrage_command(
+    files: tuple[Path, ...],
+    max_quote_age: float,
+    suspect_edge: float,
+    stake: float,
+    increment: float,
+    max_per_bookmaker: float | None,
+    show_all: bool,
+) -> None:
+    """Best-price arbitrages per game and market, each with its status (actionable, stale,
+    suspect, commission_eaten), gross and net return and the stakes to place."""
+    from lakehouse.market.board import Quote, arbitrage_window, summarise_market
+    from lakehouse.trading import ArbitrageRules
+    from producers.replay import odds_api_capture
+
+    rules = ArbitrageRules(
+        max_quote_age_s=max_quote_age,
+        suspect_edge=suspect_edge,
+        stake_increment=increment,
+        max_stake_per_bookmaker=max_per_bookmaker,
+    )
+    quotes = []
+    for path in files:
+        try:
+            parsed = odds_api_capture(path)
+        except ValueError as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+        quotes += [Quote.from_record(record) for record in parsed.events]
+    summaries = summarise_market(quotes)
+    windows = [(s, w) for s in summaries if (w := arbitrage_window(s, rules, stake)) is not None]
+    games = {s.game_id for s in summaries}
+    by_status: Counter[str] = Counter(w.status for _, w in windows)
+    click.echo(
+        f"{len(games)} games, {len(summaries)} complete lines, {len(windows)} raw best-price arbitrages "
+        f"in {len({s.game_id for s, _ in windows})} games: "
+        + ", ".join(f"{by_status[k]} {k}" for k in ("actionable", "stale", "suspect", "commission_eaten"))
+    )
+    for summary, window in sorted(windows, key=lambda sw: -sw[1].net_return):
+        if not (show_all or window.actionable):
+            continue
+        legs = ", ".join(
+            f"{leg.selection} {leg.price:.2f}@{leg.bookmaker} x{stake_:g}"
+            for leg, stake_ in zip(window.legs, window.stakes, strict=True)
+        )
+        flags = window.suspect or window.stale
+        line = "" if summary.line is None else f" {summary.line:+g}"
+        click.echo(
+            f"  {window.status:16} {summary.game_id} {summary.market}{line}: "
+            f"gross {window.gross_return:+.2%}, net {window.net_return:+.2%}, "
+            f"worst {window.worst_profit:+.2f} on {window.total_stake:g}: {legs}"
+            + (f" ({', '.join(flags)})" if flags else "")
+        )
