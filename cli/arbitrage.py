@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from lakehouse.market.board import MarketSummary, Quote
+    from lakehouse.trading import ArbitrageRules
 
 
 @click.command("arbitrage")
@@ -37,7 +43,8 @@ def arbitrage_command(
     show_all: bool,
 ) -> None:
     """Best-price arbitrages per game and market, each with its status (actionable, stale,
-    suspect, commission_eaten), gross and net return and the stakes to place."""
+    suspect, commission_eaten), gross and net return and the stakes to place; then back/lay
+    pairs (a back price against an exchange's lay of the same selection) that lock a profit."""
     from lakehouse.market.board import Quote, arbitrage_window, summarise_market
     from lakehouse.trading import ArbitrageRules
     from producers.replay import odds_api_capture
@@ -78,4 +85,47 @@ def arbitrage_command(
             f"gross {window.gross_return:+.2%}, net {window.net_return:+.2%}, "
             f"worst {window.worst_profit:+.2f} on {window.total_stake:g}: {legs}"
             + (f" ({', '.join(flags)})" if flags else "")
+        )
+
+    _back_lay_report(quotes, summaries, rules, stake)
+
+
+def _back_lay_report(
+    quotes: list[Quote], summaries: list[MarketSummary], rules: ArbitrageRules, stake: float
+) -> None:
+    """Back/lay pairs per selection that lock a profit net of commission, flagged like windows."""
+    from lakehouse.trading import best_back_lay
+
+    backs: dict[tuple[str, str], dict[str, float]] = {}
+    lays: dict[tuple[str, str], dict[str, float]] = {}
+    for q in quotes:  # latest per book: the capture holds one quote per book and selection
+        if q.market == "h2h":
+            backs.setdefault((q.game_id, q.selection), {})[q.bookmaker] = q.price
+        elif q.market == "h2h_lay":
+            lays.setdefault((q.game_id, q.selection), {})[q.bookmaker] = q.price
+    pairs = [
+        (key, found)
+        for key in sorted(lays)
+        if key in backs and (found := best_back_lay(backs[key], lays[key], stake)) is not None
+    ]
+    locked = [(key, f) for key, f in pairs if min(f[2].profit_if_wins, f[2].profit_if_loses) > 0]
+    h2h = {s.game_id: s for s in summaries if s.market == "h2h"}
+    quoted = {(q.game_id, q.market, q.bookmaker, q.selection): q.last_update for q in quotes}
+    click.echo(
+        f"back/lay: {len(pairs)} selections with a lay price, {len(locked)} lock a profit net of commission"
+    )
+    for (game_id, selection), (book, exchange, bet) in locked:
+        notes: list[str] = []
+        line = h2h.get(game_id)
+        if line is not None and line.fair_shin is not None:
+            if bet.back_price * line.fair_shin[selection] - 1 > rules.suspect_edge:
+                notes.append("suspect back price")
+            at = datetime.fromisoformat(str(quoted[game_id, "h2h", book, selection]).replace("Z", "+00:00"))
+            if line.as_of.timestamp() - at.timestamp() > rules.max_quote_age_s:
+                notes.append("stale back price")
+        status = ", ".join(notes) or "actionable"
+        click.echo(
+            f"  {status}: {game_id} {selection}: back {bet.back_stake:g} "
+            f"at {bet.back_price:.2f}@{book}, lay {bet.lay_stake:.2f} at {bet.lay_price:.2f}@{exchange} "
+            f"(liability {bet.liability:.2f}): {bet.profit_if_wins:+.2f} either way"
         )

@@ -37,6 +37,7 @@ __all__ = [
     "Status",
     "assess_arbitrage",
     "back_lay",
+    "best_back_lay",
     "commission_of",
     "effective_price",
 ]
@@ -140,6 +141,36 @@ def back_lay(
         profit_if_wins=stake * (back - 1.0) - liability,
         profit_if_loses=lay_stake * (1.0 - c) - stake,
     )
+
+
+def best_back_lay(
+    backs: Mapping[str, float],
+    lays: Mapping[str, float],
+    back_stake: float = 100.0,
+    commission: Mapping[str, float] | None = None,
+) -> tuple[str, str, BackLay] | None:
+    """The most profitable (back bookmaker, lay exchange, bet) for one selection, or None.
+
+    ``backs`` are back prices by bookmaker (exchanges' back prices net of their commission),
+    ``lays`` lay prices by exchange; the pair whose worse outcome pays most wins, ties broken by
+    bookmaker keys, so the answer does not depend on input order.
+    """
+    best: tuple[float, str, str, BackLay] | None = None
+    for book, back_price in sorted(backs.items()):
+        for exchange, lay_price in sorted(lays.items()):
+            if book == exchange:
+                continue  # backing and laying at one exchange is a wash
+            bet = back_lay(
+                back_price,
+                lay_price,
+                back_stake,
+                lay_commission=commission_of(exchange, commission),
+                back_commission=commission_of(book, commission),
+            )
+            worst = min(bet.profit_if_wins, bet.profit_if_loses)
+            if best is None or worst > best[0]:
+                best = (worst, book, exchange, bet)
+    return None if best is None else (best[1], best[2], best[3])
 
 
 # --------------------------------------------------------------------------- arbitrage windows

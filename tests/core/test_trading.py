@@ -16,6 +16,7 @@ from lakehouse.trading import (
     ArbitrageRules,
     assess_arbitrage,
     back_lay,
+    best_back_lay,
     commission_of,
     effective_price,
 )
@@ -56,6 +57,18 @@ def test_back_lay_pays_the_same_whatever_the_result() -> None:
     # 110.062893; wins 250 - 110.062893 x 2.2 = 7.861635; loses 110.062893 x 0.98 - 100 = 7.861635.
     win = back_lay(3.5, 3.2, 100.0, lay_commission=0.02)
     assert win.profit_if_wins == pytest.approx(7.861635, abs=1e-6) == win.profit_if_loses
+
+
+def test_the_best_back_lay_pair_of_a_selection() -> None:
+    # bet365 3.5 laid at Betfair 3.2 (5%): lay 350 / 3.15 = 111.1111, either way 105.5556 - 100.
+    # At Matchbook 3.3 (2%): 350 / 3.28 = 106.7073 -> 4.5732. Betfair's own back 3.6 nets 3.47:
+    # laid at Matchbook 347 / 3.28 -> 3.6768. Backing and laying at Betfair is no pair.
+    book, exchange, bet = best_back_lay(
+        {"bet365": 3.5, "betfair_ex_uk": 3.6}, {"betfair_ex_uk": 3.2, "matchbook": 3.3}
+    )
+    assert (book, exchange) == ("bet365", "betfair_ex_uk")
+    assert bet.profit_if_loses == pytest.approx(5.555556, abs=1e-6) == bet.profit_if_wins
+    assert best_back_lay({"betfair_ex_uk": 3.6}, {"betfair_ex_uk": 3.2}) is None
 
 
 def test_an_actionable_window_with_an_exchange_leg() -> None:
@@ -144,6 +157,9 @@ def test_the_epl_capture_judged_by_the_rules(shared_data: Path) -> None:
     line = next(x for x in result.output.splitlines() if "liverpool:brighton" in x)
     assert line.split()[0] == "commission_eaten" and gross > 0 > net
     assert f"gross {gross:+.2%}, net {net:+.2%}" in line
+    # The one back/lay that locks a profit backs a price the windows already call suspect.
+    assert "back/lay: 90 selections with a lay price, 1 lock a profit net of commission" in result.output
+    assert "suspect back price, stale back price: 2024-04-04:liverpool:sheffield-united draw" in result.output
 
 
 def test_arbitrage_window_reads_each_best_price_s_own_quote_time() -> None:
