@@ -341,6 +341,8 @@ def object_store_outage(home: Path, _n: int) -> Outcome:
     from iceberg.history import ensure_history_tables
     from infra.stack.moto import MotoServer
 
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "testing")  # moto takes any credentials; boto3 wants some
     server = MotoServer(home=home / "moto", port=free_port())
     server.start()
     try:
