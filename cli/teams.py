@@ -59,7 +59,7 @@ def teams_sync(
     """
     from lakehouse.teams import TeamRegistry
     from lakehouse.teams.registry import DATA_DIR
-    from lakehouse.teams.sync import plan_catalogue
+    from lakehouse.teams.sync import plan_all
 
     data_dir = data_dir or DATA_DIR
     registry = TeamRegistry.load(data_dir)
@@ -70,13 +70,7 @@ def teams_sync(
         catalogues = _odds_api_names(files, leagues)
     else:
         catalogues, espn_ids = _espn_names(files, leagues)
-    planned: dict[str, Any] = {}
-    plans = [
-        plan_catalogue(
-            registry, catalogue, found, new=declared, min_score=min_score, planned=planned, espn_ids=espn_ids
-        )
-        for catalogue, found in catalogues
-    ]
+    plans = plan_all(registry, catalogues, new=declared, min_score=min_score, espn_ids=espn_ids)
     for plan in plans:
         click.echo(
             f"{plan.catalogue.label:4} {plan.names} names: {len(plan.known)} known, {len(plan.new)} new"
@@ -105,9 +99,7 @@ def teams_sync(
 def _football_data_names(folder: str | None, leagues: tuple[str, ...]) -> list[tuple[Any, set[str]]]:
     """(catalogue, names) per league found under the folder."""
     from lakehouse.football_data import LEAGUES
-    from lakehouse.football_data.files import find_season_files
-    from lakehouse.football_data.reader import SeasonRows
-    from lakehouse.teams.sync import football_data_catalogue
+    from lakehouse.teams.sync import football_data_names
 
     root = Path(folder).expanduser() if folder else get_settings().football_data_dir
     wanted = [code.upper() for code in leagues] or list(LEAGUES)
@@ -115,16 +107,12 @@ def _football_data_names(folder: str | None, leagues: tuple[str, ...]) -> list[t
     if unknown:
         raise click.ClickException(f"unknown league(s) {unknown}; known: {', '.join(LEAGUES)}")
     try:
-        files = find_season_files(root, wanted)
+        found = football_data_names(root, wanted)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    if not files:
+    if not found:
         raise click.ClickException(f"no season file of {', '.join(wanted)} under {root}")
-    names: dict[str, set[str]] = {}
-    for sf in files:
-        assert sf.path is not None
-        names.setdefault(sf.league, set()).update(SeasonRows.parse(sf.path.read_bytes(), sf).team_names())
-    return [(football_data_catalogue(LEAGUES[code]), found) for code, found in sorted(names.items())]
+    return found
 
 
 def _odds_api_names(files: tuple[Path, ...], sport_keys: tuple[str, ...]) -> list[tuple[Any, set[str]]]:

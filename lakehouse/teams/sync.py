@@ -239,6 +239,37 @@ def _free_id(registry: TeamRegistry, base: str, catalogue: Catalogue, taken: set
     return None
 
 
+def football_data_names(folder: Path, leagues: Iterable[str]) -> list[tuple[Catalogue, set[str]]]:
+    """(catalogue, every team name its files use) per league with season files under `folder`."""
+    from lakehouse.football_data.files import find_season_files
+    from lakehouse.football_data.reader import SeasonRows
+
+    names: dict[str, set[str]] = {}
+    for sf in find_season_files(folder, leagues):
+        assert sf.path is not None
+        names.setdefault(sf.league, set()).update(SeasonRows.parse(sf.path.read_bytes(), sf).team_names())
+    return [(football_data_catalogue(LEAGUES[code]), found) for code, found in sorted(names.items())]
+
+
+def plan_all(
+    registry: TeamRegistry,
+    catalogues: Iterable[tuple[Catalogue, set[str]]],
+    *,
+    new: Iterable[str] = (),
+    min_score: float = MIN_SCORE,
+    espn_ids: Mapping[str, str] | None = None,
+) -> list[CatalogueSync]:
+    """Plan every catalogue of one run, so a club named in several becomes one team."""
+    planned: dict[str, NewTeam] = {}
+    declared = tuple(new)
+    return [
+        plan_catalogue(
+            registry, catalogue, found, new=declared, min_score=min_score, planned=planned, espn_ids=espn_ids
+        )
+        for catalogue, found in catalogues
+    ]
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"historical_backfill", "dbt_build", "iceberg_maintenance"}
+EXPECTED = {"historical_backfill", "dbt_build", "iceberg_maintenance", "teams_sync"}
 HEAVY = {"pyarrow", "pyiceberg", "pyspark", "duckdb", "snowflake", "dbt", "numpy", "pandas", "batch.pipeline"}
 
 
