@@ -160,60 +160,20 @@ def _espn_names(
     """
     import json
 
-    from lakehouse.teams.sync import source_catalogue
-    from producers.connectors.espn import REGISTRY_SPORTS, SPORT_KEYS, espn_path
+    from producers.catalogues import espn_catalogues
 
     if not files:
         raise click.ClickException("espn: pass --file with a league's scoreboard or teams response")
-    names: dict[str, set[str]] = {}
-    ids: dict[str, str] = {}
+    bodies = []
     for path in files:
         try:
-            body = json.loads(path.read_bytes().decode("utf-8-sig"))
+            bodies.append((path.name, json.loads(path.read_bytes().decode("utf-8-sig"))))
         except ValueError as exc:
             raise click.ClickException(f"{path}: not JSON ({exc})") from None
-        league, teams = _espn_teams(body)
-        league = espn_path(leagues[0]) if leagues else league
-        if league is None or league.endswith("/all"):
-            raise click.ClickException(
-                f"{path.name}: which ESPN league is it? pass --league <sport>/<league>"
-            )
-        if league not in SPORT_KEYS:
-            raise click.ClickException(
-                f"{path.name}: ESPN league {league} has no sport key; add it to SPORT_KEYS"
-            )
-        for espn_id, name in teams:
-            names.setdefault(league, set()).add(name)
-            ids[name] = espn_id
-    catalogues = [
-        (source_catalogue("espn", SPORT_KEYS[league], REGISTRY_SPORTS[league.split("/")[0]]), found)
-        for league, found in sorted(names.items())
-    ]
-    return catalogues, ids
-
-
-def _espn_teams(body: Any) -> tuple[str | None, list[tuple[str, str]]]:
-    """(league path or None, [(ESPN id, display name)]) of a scoreboard or a teams response."""
-    from producers.connectors.espn import league_of_body
-
-    if isinstance(body, dict) and isinstance(body.get("sports"), list) and body["sports"]:
-        sport = body["sports"][0]
-        league = (sport.get("leagues") or [{}])[0]
-        teams = [t.get("team") or {} for t in league.get("teams") or []]
-        path = (
-            f"{sport.get('slug')}/{league.get('slug')}" if sport.get("slug") and league.get("slug") else None
-        )
-        return path, [
-            (str(t["id"]), str(t["displayName"])) for t in teams if t.get("id") and t.get("displayName")
-        ]
-    out = []
-    for event in (body.get("events") or []) if isinstance(body, dict) else []:
-        for competition in event.get("competitions") or []:
-            for competitor in competition.get("competitors") or []:
-                team = competitor.get("team") or {}
-                if team.get("id") and team.get("displayName"):
-                    out.append((str(team["id"]), str(team["displayName"])))
-    return league_of_body(body), out
+    try:
+        return espn_catalogues(bodies, leagues[0] if leagues else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @teams_group.command("alias")

@@ -1,7 +1,7 @@
 """teams_sync: weekly, football-data's own team names synced into the team registry.
 
-What ``lakehouse teams sync football-data`` does, on a schedule: every name in the season files
-that no team answers to is written as a new team of its country's file; a name close to a team
+What ``lakehouse teams sync football-data`` does, on a schedule: every name of the season files
+that no team answers to is written as a new team; a name close to a team
 already there (rapidfuzz >= 90) is held for a person to decide, and the run then fails naming
 each one with its candidates (accept with ``lakehouse teams alias``, or declare it new with
 ``lakehouse teams sync football-data --new NAME``), so held names are not forgotten. The teams
@@ -9,6 +9,9 @@ that are clearly new are written before it fails. A second run writes nothing.
 
 Params: ``source`` (the season files folder; default: the backfill's), ``leagues`` (default:
 every league found), ``data_dir`` (the registry's YAML folder; default: the packaged one).
+ESPN's and The Odds API's catalogues are synced by ``lakehouse teams sync espn|the-odds-api``
+on their bodies; a schedule for them waits for ESPN's league mapping to move into the core
+(DAGs do not import the producers).
 """
 
 from __future__ import annotations
@@ -42,49 +45,60 @@ from airflow.sdk.exceptions import AirflowFailException
 )
 def teams_sync() -> None:
     @task
-    def sync_football_data(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write the new teams; fail naming every name held for review."""
+    def sync_catalogues(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write the season files' new teams; fail naming every name held for review."""
         from pathlib import Path
 
         from lakehouse.config import Settings
         from lakehouse.football_data import LEAGUES
-        from lakehouse.teams import TeamRegistry
-        from lakehouse.teams.registry import DATA_DIR
-        from lakehouse.teams.sync import football_data_names, plan_all, write_new_teams
+        from lakehouse.teams.sync import football_data_names
 
         params = params or {}
         folder = Path(params["source"]) if params.get("source") else Settings().football_data_dir
-        data_dir = Path(params["data_dir"]) if params.get("data_dir") else DATA_DIR
         leagues = [code.upper() for code in params.get("leagues") or LEAGUES]
         try:
-            catalogues = football_data_names(folder, leagues)
+            football_data = football_data_names(folder, leagues)
         except (FileNotFoundError, ValueError) as exc:  # a wrong folder does not improve with retries
             raise AirflowFailException(str(exc)) from exc
-        plans = plan_all(TeamRegistry.load(data_dir), catalogues)
-        written = write_new_teams(plans, data_dir)
-        held = {
+        outcome = {"football_data": _sync(football_data, params)}
+        waiting = {source: o.pop("waiting") for source, o in outcome.items() if o.get("waiting")}
+        if waiting:
+            raise AirflowFailException(
+                f"names wait for a person: {waiting}; accept one with `lakehouse teams alias TEAM_ID "
+                "NAME --source football_data`, or declare it new with `lakehouse teams sync "
+                "football-data --new NAME`"
+            )
+        return outcome
+
+    sync_catalogues()
+
+
+def _sync(catalogues: Any, params: dict[str, Any], espn_ids: dict[str, str] | None = None) -> dict[str, Any]:
+    """Plan and write one source's catalogues; what waits for review comes back under "waiting"."""
+    from pathlib import Path
+
+    from lakehouse.teams import TeamRegistry
+    from lakehouse.teams.registry import DATA_DIR
+    from lakehouse.teams.sync import plan_all, write_new_teams
+
+    data_dir = Path(params["data_dir"]) if params.get("data_dir") else DATA_DIR
+    plans = plan_all(TeamRegistry.load(data_dir), catalogues, espn_ids=espn_ids)
+    written = write_new_teams(plans, data_dir)
+    waiting = {
+        **{
             name: [c.team_id for c in candidates]
             for plan in plans
             for name, candidates in plan.review.items()
-        }
-        refused = {name: reason for plan in plans for name, reason in plan.refused.items()}
-        summary = {
-            "leagues": [plan.catalogue.label for plan in plans],
-            "names": sum(plan.names for plan in plans),
-            "new": sorted(team.team_id for plan in plans for team in plan.new),
-            "written": [str(path) for path in written],
-            "review": held,
-            "refused": refused,
-        }
-        if held or refused:
-            raise AirflowFailException(
-                f"{len(held)} name(s) wait for review {held} and {len(refused)} were refused {refused}; "
-                "accept with `lakehouse teams alias TEAM_ID NAME --source football_data` or declare new "
-                "with `lakehouse teams sync football-data --new NAME`"
-            )
-        return summary
-
-    sync_football_data()
+        },
+        **{name: reason for plan in plans for name, reason in plan.refused.items()},
+    }
+    return {
+        "catalogues": [plan.catalogue.label for plan in plans],
+        "names": sum(plan.names for plan in plans),
+        "new": sorted(team.team_id for plan in plans for team in plan.new),
+        "written": [str(path) for path in written],
+        "waiting": waiting,
+    }
 
 
 teams_sync()

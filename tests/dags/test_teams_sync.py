@@ -16,7 +16,13 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def _conf(**given: Any) -> dict[str, Any]:
-    return {"source": None, "leagues": [], "data_dir": None} | given
+    return {
+        "source": None,
+        "leagues": [],
+        "espn_leagues": [],
+        "espn_base_url": None,
+        "data_dir": None,
+    } | given
 
 
 def test_new_league_names_are_written_once_and_a_near_miss_fails_the_run(
@@ -32,13 +38,13 @@ def test_new_league_names_are_written_once_and_a_near_miss_fails_the_run(
 
     first = dag.test(run_conf=_conf(source=str(source), leagues=["AUT"], data_dir=str(data_dir)))
     assert first.state == "success", results.states(first)
-    summary = results.xcom(first, "sync_football_data")
-    assert summary["names"] == 20 and len(summary["new"]) == 20 and summary["review"] == {}
+    summary = results.xcom(first, "sync_catalogues")["football_data"]
+    assert summary["names"] == 20 and len(summary["new"]) == 20
     registry = TeamRegistry.load(data_dir)
     assert registry.resolve("Sturm Graz", source="football_data", sport="soccer").team_id == "sturm-graz"
 
     again = dag.test(run_conf=_conf(source=str(source), leagues=["AUT"], data_dir=str(data_dir)))
-    assert again.state == "success" and results.xcom(again, "sync_football_data")["new"] == []
+    assert again.state == "success" and results.xcom(again, "sync_catalogues")["football_data"]["new"] == []
 
     # A spelling close to a club now known waits for a person: the run fails and says which.
     near = source / "AUT.csv"
@@ -46,7 +52,7 @@ def test_new_league_names_are_written_once_and_a_near_miss_fails_the_run(
         near.read_text(encoding="utf-8-sig").replace("Sturm Graz", "Sturm Grazz"), encoding="utf-8"
     )
     held = dag.test(run_conf=_conf(source=str(source), leagues=["AUT"], data_dir=str(data_dir)))
-    assert held.state == "failed" and results.states(held)["sync_football_data"] == ["failed"]
+    assert held.state == "failed" and results.states(held)["sync_catalogues"] == ["failed"]
     assert not TeamRegistry.load(data_dir).try_resolve("Sturm Grazz", source="football_data", sport="soccer")[
         0
     ]
