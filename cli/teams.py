@@ -160,7 +160,7 @@ def _espn_names(
     """
     import json
 
-    from producers.catalogues import espn_catalogues
+    from lakehouse.teams.sync import espn_catalogues
 
     if not files:
         raise click.ClickException("espn: pass --file with a league's scoreboard or teams response")

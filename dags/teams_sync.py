@@ -1,17 +1,19 @@
-"""teams_sync: weekly, football-data's own team names synced into the team registry.
+"""teams_sync: weekly, the sources' own team catalogues synced into the team registry.
 
-What ``lakehouse teams sync football-data`` does, on a schedule: every name of the season files
-that no team answers to is written as a new team; a name close to a team
+What ``lakehouse teams sync football-data|espn`` does, on a schedule, for football-data's season
+files and for ESPN's teams endpoint of each league in ``espn_leagues``
+(``{espn_base_url}/{sport}/{league}/teams``, ESPN ids kept): every name no team answers to is
+written as a new team; a name close to a team
 already there (rapidfuzz >= 90) is held for a person to decide, and the run then fails naming
 each one with its candidates (accept with ``lakehouse teams alias``, or declare it new with
 ``lakehouse teams sync football-data --new NAME``), so held names are not forgotten. The teams
 that are clearly new are written before it fails. A second run writes nothing.
 
 Params: ``source`` (the season files folder; default: the backfill's), ``leagues`` (default:
-every league found), ``data_dir`` (the registry's YAML folder; default: the packaged one).
-ESPN's and The Odds API's catalogues are synced by ``lakehouse teams sync espn|the-odds-api``
-on their bodies; a schedule for them waits for ESPN's league mapping to move into the core
-(DAGs do not import the producers).
+every league found), ``espn_leagues`` (e.g. ``basketball/nba``; default: none),
+``espn_base_url`` (default: ESPN's site API), ``data_dir`` (the registry's YAML folder; default:
+the packaged one). The Odds API's names come with its odds (``lakehouse teams sync
+the-odds-api`` on captured bodies): its participants endpoint needs a key and costs quota.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from airflow.sdk.exceptions import AirflowFailException
     params={
         "source": Param(None, type=["null", "string"], description="season files folder; empty: settings"),
         "leagues": Param([], type="array", items={"type": "string"}, description="e.g. B1, ARG; empty: all"),
+        "espn_leagues": Param([], type="array", items={"type": "string"}, description="e.g. basketball/nba"),
+        "espn_base_url": Param(None, type=["null", "string"], description="empty: ESPN's site API"),
         "data_dir": Param(None, type=["null", "string"], description="registry YAML folder; empty: packaged"),
     },
     doc_md=__doc__,
@@ -46,27 +50,38 @@ from airflow.sdk.exceptions import AirflowFailException
 def teams_sync() -> None:
     @task
     def sync_catalogues(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write the season files' new teams; fail naming every name held for review."""
+        """football-data's season files, then each ESPN league's teams response, one writer at a
+        time; fails at the end naming every name held for review (the clearly new are written)."""
         from pathlib import Path
 
+        import httpx
+
         from lakehouse.config import Settings
+        from lakehouse.espn import BASE_URL, espn_path
         from lakehouse.football_data import LEAGUES
-        from lakehouse.teams.sync import football_data_names
+        from lakehouse.teams.sync import espn_catalogues, football_data_names
 
         params = params or {}
         folder = Path(params["source"]) if params.get("source") else Settings().football_data_dir
         leagues = [code.upper() for code in params.get("leagues") or LEAGUES]
+        base = (params.get("espn_base_url") or BASE_URL).rstrip("/")
         try:
             football_data = football_data_names(folder, leagues)
-        except (FileNotFoundError, ValueError) as exc:  # a wrong folder does not improve with retries
+            bodies = []
+            with httpx.Client(timeout=30.0, follow_redirects=True) as client:
+                for league in params.get("espn_leagues") or []:
+                    response = client.get(f"{base}/{espn_path(league)}/teams")
+                    response.raise_for_status()  # a 5xx is retried by the task's retries
+                    bodies.append((league, response.json()))
+            espn, espn_ids = espn_catalogues(bodies)
+        except (FileNotFoundError, ValueError) as exc:  # a wrong folder or league: no retry helps
             raise AirflowFailException(str(exc)) from exc
-        outcome = {"football_data": _sync(football_data, params)}
+        outcome = {"football_data": _sync(football_data, params), "espn": _sync(espn, params, espn_ids)}
         waiting = {source: o.pop("waiting") for source, o in outcome.items() if o.get("waiting")}
         if waiting:
             raise AirflowFailException(
                 f"names wait for a person: {waiting}; accept one with `lakehouse teams alias TEAM_ID "
-                "NAME --source football_data`, or declare it new with `lakehouse teams sync "
-                "football-data --new NAME`"
+                "NAME --source SOURCE`, or declare it new with `lakehouse teams sync SOURCE --new NAME`"
             )
         return outcome
 

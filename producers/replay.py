@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lakehouse.espn import league_of_body
 from lakehouse.football_data import (
     LEAGUES,
     SeasonRows,
@@ -32,7 +33,7 @@ from lakehouse.records import game_event, odds_quote, record_id
 from lakehouse.schemas import format_timestamp
 from lakehouse.teams import TeamRegistry, get_registry
 from producers.base import HttpResponse, ParseResult, PollContext, Reject
-from producers.connectors.espn import EspnScoreboard, league_of_body
+from producers.connectors.espn import EspnScoreboard
 from producers.connectors.odds_api import TheOddsApi
 
 SOURCE = "football_data"

@@ -56,3 +56,33 @@ def test_new_league_names_are_written_once_and_a_near_miss_fails_the_run(
     assert not TeamRegistry.load(data_dir).try_resolve("Sturm Grazz", source="football_data", sport="soccer")[
         0
     ]
+
+
+def test_espn_teams_endpoint_on_a_schedule(
+    dag_bag: Any, results: Any, lakehouse_env: Path, tmp_path: Path, api: Any
+) -> None:
+    """The men's college basketball teams response, served at ESPN's documented path."""
+    server, base = api
+    body = (SHARED / "espn" / "mens_college_basketball_teams.json").read_bytes()
+    server.respond(
+        "/apis/site/v2/sports/basketball/mens-college-basketball/teams",
+        (200, {"Content-Type": "application/json"}, body),
+    )
+    data_dir = tmp_path / "teams"
+    shutil.copytree(DATA_DIR, data_dir)
+    (data_dir / "basketball_ncaab.yaml").unlink()
+    conf = _conf(
+        source=str(SHARED / "football-data"),
+        leagues=["E0"],
+        data_dir=str(data_dir),
+        espn_leagues=["basketball/mens-college-basketball"],
+        espn_base_url=f"{base}/apis/site/v2/sports",
+    )
+    run = dag_bag.get_dag("teams_sync").test(run_conf=conf)
+    assert run.state == "success", results.states(run)
+    espn = results.xcom(run, "sync_catalogues")["espn"]
+    assert espn["catalogues"] == ["basketball_ncaab"] and espn["names"] == len(espn["new"]) == 362
+    team = TeamRegistry.load(data_dir).resolve_espn(
+        "2000", sport="basketball", competition="basketball_ncaab"
+    )
+    assert team.name == "Abilene Christian Wildcats"
