@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,7 +109,6 @@ def _back_lay_report(
     ]
     locked = [(key, f) for key, f in pairs if min(f[2].profit_if_wins, f[2].profit_if_loses) > 0]
     h2h = {s.game_id: s for s in summaries if s.market == "h2h"}
-    quoted = {(q.game_id, q.market, q.bookmaker, q.selection): q.last_update for q in quotes}
     click.echo(
         f"back/lay: {len(pairs)} selections with a lay price, {len(locked)} lock a profit net of commission"
     )
@@ -120,8 +118,8 @@ def _back_lay_report(
         if line is not None and line.fair_shin is not None:
             if bet.back_price * line.fair_shin[selection] - 1 > rules.suspect_edge:
                 notes.append("suspect back price")
-            at = datetime.fromisoformat(str(quoted[game_id, "h2h", book, selection]).replace("Z", "+00:00"))
-            if line.as_of.timestamp() - at.timestamp() > rules.max_quote_age_s:
+            at = next(at for at, q in line.quotes if (q.bookmaker, q.selection) == (book, selection))
+            if (line.as_of - at).total_seconds() > rules.max_quote_age_s:
                 notes.append("stale back price")
         status = ", ".join(notes) or "actionable"
         click.echo(

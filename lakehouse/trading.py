@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lakehouse.odds import InvalidOddsError
+from lakehouse.odds import InvalidOddsError, _check_price
 
 __all__ = [
     "EXCHANGE_COMMISSION",
@@ -74,14 +74,11 @@ def _rate(value: float, what: str) -> float:
 
 
 def _price(value: float, what: str) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 1.0
-    ):
-        raise InvalidOddsError(f"{what} must be a finite decimal price > 1, got {value!r}")
-    return float(value)
+    """The odds module's price check, with what the price was for in its message."""
+    try:
+        return _check_price(value)
+    except InvalidOddsError as exc:
+        raise InvalidOddsError(f"{what}: {exc}") from None
 
 
 def effective_price(price: float, commission: float) -> float:
