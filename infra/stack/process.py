@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,32 +18,56 @@ class ServiceError(RuntimeError):
     """A service failed to start, or did not become healthy in time."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out for ``bind(0)`` and outgoing connections (Linux default)."""
+    try:
+        low, high = EPHEMERAL_RANGE_FILE.read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _service_ports(size: int) -> list[int]:
+    """First ports of ``size`` consecutive ports wholly outside the ephemeral range, shuffled."""
+    low, high = ephemeral_range()
+    firsts = [*range(10000, low - size + 1), *range(high + 1, 65536 - size + 1)]
+    random.shuffle(firsts)
+    return firsts
 
 
 def free_port_block(size: int, host: str = "127.0.0.1") -> int:
-    """A first port with ``size`` consecutive ports free from it (a Kafka cluster's nodes)."""
-    for _ in range(100):
-        base = free_port(host)
-        if base + size > 65535:
-            continue
+    """A first port with ``size`` consecutive ports free from it, outside the ephemeral range.
+
+    Why not ``bind(0)``: a service we stop leaves clients that keep dialing its port (Spark's
+    cached Kafka producers reconnect every second for ten minutes). Were that port ephemeral,
+    the kernel could hand it to a later ``bind(0)`` listener, such as the state server Spark
+    opens for each ``transformWithStateInPandas`` task; that server took a producer's bytes as
+    its own protocol and died, and the task's Python worker hung in connect. Ports from outside
+    the range are never handed out by ``bind(0)``, so a stale client reaches only a service we
+    started ourselves, or nothing.
+    """
+    for first in _service_ports(size)[:200]:
         sockets: list[socket.socket] = []
         try:
-            for port in range(base, base + size):
+            for port in range(first, first + size):
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sockets.append(sock)
                 sock.bind((host, port))
-            return base
+            return first
         except OSError:
             continue
         finally:
             for sock in sockets:
                 sock.close()
-    raise OSError(f"no {size} consecutive free ports on {host}")
+    raise OSError(f"no {size} consecutive free ports on {host} outside the ephemeral range")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now, outside the ephemeral range (see ``free_port_block``)."""
+    return free_port_block(1, host)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
