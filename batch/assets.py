@@ -4,3 +4,6 @@ WAREHOUSE_RAW_FOOTBALL_DATA = ("warehouse_raw_football_data", "lakehouse://wareh
 """(name, uri) of the Airflow Asset of the warehouse's raw football-data tables
 (``Asset(name, uri)``): the ``historical_backfill`` DAG updates it, and ``dbt_build`` is
 scheduled on it."""
+
+WAREHOUSE_MARTS = ("warehouse_marts", "lakehouse://warehouse/marts")
+"""(name, uri) of the Asset of the marts ``dbt_build`` builds: ``model_training`` is scheduled on it."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from cli.arbitrage import arbitrage_command
+from cli.backtest import backtest_command
 from cli.dlq import dlq_group
 from cli.teams import teams_group
 from lakehouse.config import Settings, get_settings
@@ -501,6 +502,7 @@ def batch_backfill(
 main.add_command(teams_group)
 main.add_command(dlq_group)
 main.add_command(arbitrage_command)
+main.add_command(backtest_command)
 
 
 @main.command()

@@ -3,7 +3,8 @@
 Scheduled on the warehouse's raw football-data Asset (data-aware scheduling), so it runs after
 every successful ``historical_backfill`` and never on a clock. The target follows the configured
 warehouse unless the ``target`` param names one (``duckdb``, ``snowflake``, ``fakesnow``);
-``select`` narrows the build (dbt selectors, e.g. ``tag:nightly``). Logic: ``batch.dbt_build``.
+``select`` narrows the build (dbt selectors, e.g. ``tag:nightly``). A successful build updates
+the marts' Asset, on which ``model_training`` runs. Logic: ``batch.dbt_build``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from batch.assets import WAREHOUSE_RAW_FOOTBALL_DATA
+from batch.assets import WAREHOUSE_MARTS, WAREHOUSE_RAW_FOOTBALL_DATA
 
 
 @dag(
@@ -37,7 +38,7 @@ from batch.assets import WAREHOUSE_RAW_FOOTBALL_DATA
     doc_md=__doc__,
 )
 def dbt_build() -> None:
-    @task
+    @task(outlets=[Asset(*WAREHOUSE_MARTS)])
     def dbt_build_models_and_tests(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run `dbt build`; fails naming the failed models/tests, or when dbt/ has no project.
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from lakehouse.models.scoring import Floats
 
-Staking = Literal["flat", "kelly"]
+StakeSizing = Literal["flat", "kelly"]
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Bets:
 @dataclass(frozen=True, slots=True)
 class Result:
     strategy: str
-    staking: Staking
+    staking: StakeSizing
     bets: int
     turnover: float
     profit: float
@@ -63,7 +63,7 @@ MAX_DAY_EXPOSURE = 0.5
 
 
 def simulate(
-    bets: Bets, staking: Staking, bankroll: float = 100.0, max_day_exposure: float = MAX_DAY_EXPOSURE
+    bets: Bets, staking: StakeSizing, bankroll: float = 100.0, max_day_exposure: float = MAX_DAY_EXPOSURE
 ) -> tuple[Floats, Path]:
     """Stakes of every bet and the bankroll path (``staking``: flat units or Kelly fractions)."""
     stakes = np.zeros(len(bets))
@@ -94,7 +94,7 @@ def max_drawdown(path: Floats, start: float) -> float:
     return float(np.max((peaks - values) / peaks))
 
 
-def evaluate(bets: Bets, strategy: str, staking: Staking, bankroll: float = 100.0) -> tuple[Result, Path]:
+def evaluate(bets: Bets, strategy: str, staking: StakeSizing, bankroll: float = 100.0) -> tuple[Result, Path]:
     stakes, path = simulate(bets, staking, bankroll)
     turnover = float(stakes.sum())
     final = float(path.bankroll[-1]) if len(path.bankroll) else bankroll

@@ -46,6 +46,7 @@ class DixonColes:
         grid[0, 1] *= 1.0 + lam * self.rho
         grid[1, 0] *= 1.0 + mu * self.rho
         grid[1, 1] *= 1.0 - self.rho
+        grid = np.maximum(grid, 0.0)  # τ < 0 only where λ or μ is far outside any real match
         return np.asarray(grid / grid.sum(), dtype=np.float64)
 
     def probabilities(self, home: Ints, away: Ints) -> Floats:

@@ -5,13 +5,16 @@ price is missing) and return ``Bets`` for ``backtest.evaluate``:
 
 - value bets: the selection with the largest edge ``p * price - 1`` over ``min_edge``, where p is
   a model's probability (or Pinnacle's opening price de-vigged: the sharp-against-soft bet);
-- arbitrage: all three selections at the best prices when they sum to under 100% implied,
-  staked for equal payout (``lakehouse.odds.arbitrage``).
+- arbitrage: all three selections at the best prices when the trader's rules
+  (``lakehouse.trading.assess_arbitrage``) call the window actionable: not a suspect price
+  against the consensus (Pinnacle's opening line), not eaten by commission; staked for equal
+  payout net of commission.  The prices of one file were collected together, so none is stale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +22,7 @@ import numpy.typing as npt
 from lakehouse.models.backtest import Bets
 from lakehouse.models.scoring import OUTCOMES, Floats
 from lakehouse.models.staking import stake_fraction
-from lakehouse.odds import arbitrage
+from lakehouse.trading import ArbitrageLeg, ArbitrageRules, assess_arbitrage
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Market:
     outcome: npt.NDArray[np.int64]  # 0 home, 1 draw, 2 away
     best_price: Floats  # n x 3: best opening price among the individual bookmakers
     closing_fair: Floats  # n x 3: Pinnacle's closing line, Shin de-vigged
+    best_book: list[tuple[str, str, str]] = field(default_factory=list)  # who offers each best price
 
     def __len__(self) -> int:
         return len(self.match_id)
@@ -83,21 +87,34 @@ def value_bets(market: Market, rows: npt.NDArray[np.intp], probabilities: Floats
     return _bets(market, rows[chosen].tolist(), legs.tolist(), price, fraction, np.ones(len(chosen)))
 
 
-def arbitrage_bets(market: Market, staking: Staking) -> Bets:
-    """Every match whose best opening prices are an arbitrage: three legs, equal payout."""
+def arbitrage_bets(
+    market: Market, staking: Staking, consensus: Floats | None = None, rules: ArbitrageRules | None = None
+) -> tuple[Bets, Counter[str]]:
+    """The actionable arbitrages among the best opening prices (three legs each), and how many
+    windows each status had; ``consensus`` (n x 3 fair probabilities, NaN unknown) finds suspects."""
+    rules = rules or ArbitrageRules(stake_increment=0.0)
     rows: list[int] = []
     legs: list[int] = []
     shares: list[float] = []
+    statuses: Counter[str] = Counter()
     for i in np.flatnonzero(~np.isnan(market.best_price).any(axis=1)).tolist():
-        split = arbitrage(market.best_price[i].tolist(), total_stake=1.0)
-        if split.is_arbitrage:
+        books = market.best_book[i] if market.best_book else ("", "", "")
+        quoted = [
+            ArbitrageLeg(s, books[k], float(market.best_price[i, k]), 0.0) for k, s in enumerate(OUTCOMES)
+        ]
+        fair = (
+            None
+            if consensus is None or np.isnan(consensus[i]).any()
+            else dict(zip(OUTCOMES, consensus[i], strict=True))
+        )
+        window = assess_arbitrage(quoted, newest_quote_s=0.0, consensus=fair, total_stake=1.0, rules=rules)
+        if window is None:
+            continue
+        statuses[window.status] += 1
+        if window.actionable:
             rows.extend([i] * 3)
             legs.extend(range(3))
-            shares.extend(split.stakes)
+            shares.extend(window.stakes)
     unit = np.array(shares, dtype=np.float64)
-    price = (
-        market.best_price[np.array(rows, dtype=np.intp), np.array(legs, dtype=np.intp)]
-        if rows
-        else np.array([])
-    )
-    return _bets(market, rows, legs, price, unit * staking.arbitrage_fraction, unit)
+    price = market.best_price[np.array(rows, dtype=np.intp), np.array(legs, dtype=np.intp)]
+    return _bets(market, rows, legs, price, unit * staking.arbitrage_fraction, unit), statuses

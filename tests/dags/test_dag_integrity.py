@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"historical_backfill", "dbt_build", "iceberg_maintenance", "teams_sync"}
+EXPECTED = {"historical_backfill", "dbt_build", "iceberg_maintenance", "teams_sync", "model_training"}
 HEAVY = {"pyarrow", "pyiceberg", "pyspark", "duckdb", "snowflake", "dbt", "numpy", "pandas", "batch.pipeline"}
 
 
@@ -39,6 +39,11 @@ def test_backfill_maps_per_season_and_feeds_dbt_through_an_asset(dag_bag: Any) -
     outlets = [o.uri for t in backfill.tasks for o in t.outlets]
     assert outlets == ["lakehouse://warehouse/raw/football_data"]
     assert [a.uri for a in dbt.timetable.asset_condition.objects] == outlets  # data-aware schedule
+    # and a successful dbt build schedules the model training on the marts' Asset
+    marts = [o.uri for t in dbt.tasks for o in t.outlets]
+    assert marts == ["lakehouse://warehouse/marts"]
+    training = dag_bag.get_dag("model_training")
+    assert [a.uri for a in training.timetable.asset_condition.objects] == marts
     params = {"leagues", "seasons", "start_date", "end_date", "source", "warehouse"}
     assert set(backfill.params.keys()) == params
     upstream = {t.task_id: sorted(t.upstream_task_ids) for t in backfill.tasks}

@@ -80,11 +80,13 @@ def test_value_bets_take_the_largest_edge_over_the_threshold() -> None:
 
 def test_arbitrage_legs_pay_the_same_whatever_happens() -> None:
     m = market()
-    got = arbitrage_bets(m, Staking(arbitrage_fraction=0.1))
+    got, statuses = arbitrage_bets(m, Staking(arbitrage_fraction=0.1))
     # a: 1/2.1 + 1/3.6 + 1/3.9 = 1.0108 (no arb) ; b: 1/1.5 + 1/4.5 + 1/7 = 1.0317 ; c lacks a price
-    assert len(got) == 0
+    assert len(got) == 0 and not statuses
     m.best_price[1] = [2.2, 4.5, 7.0]  # 0.4545 + 0.2222 + 0.1429 = 0.8196: an arbitrage
-    got = arbitrage_bets(m, Staking(arbitrage_fraction=0.1))
+    m.best_book = [("b1", "b2", "b3")] * 3
+    got, statuses = arbitrage_bets(m, Staking(arbitrage_fraction=0.1))
+    assert statuses == {"actionable": 1}
     assert got.match_id == ["b"] * 3 and got.won.tolist() == [False, False, True]
     payouts = got.unit * got.price
     assert payouts.tolist() == pytest.approx([payouts[0]] * 3)
@@ -92,3 +94,23 @@ def test_arbitrage_legs_pay_the_same_whatever_happens() -> None:
     result, _ = evaluate(got, "arbitrage", "flat", bankroll=100.0)
     inverse = 1 / 2.2 + 1 / 4.5 + 1 / 7.0
     assert result.profit == pytest.approx(1 / inverse - 1)
+
+
+def test_a_suspect_price_or_an_exchange_commission_keeps_an_arbitrage_off_the_book() -> None:
+    m = market()
+    m.best_price[1] = [2.1, 3.9, 4.6]  # 0.4762 + 0.2564 + 0.2174 = 0.9500: 5.3% gross
+    m.best_book = [("b1", "b2", "b3")] * 3
+    consensus = np.full((3, 3), np.nan)
+    consensus[1] = [0.49, 0.275, 0.235]  # edges 2.9%, 7.3%, 8.1%: under the 10% rule
+    got, statuses = arbitrage_bets(m, Staking(), consensus)
+    assert statuses == {"actionable": 1} and len(got) == 3
+    consensus[1] = [0.48, 0.275, 0.245]  # 4.6 x 0.245 - 1 = 12.7%: a likely palpable error
+    got, statuses = arbitrage_bets(m, Staking(), consensus)
+    assert statuses == {"suspect": 1} and len(got) == 0
+    # 0.5 + 0.32787 + 0.16667 = 0.99454 gross; Betfair's 5% on the away leg's winnings makes it
+    # 1 + 5 x 0.95 = 5.75, and 0.5 + 0.32787 + 0.17391 = 1.00178: eaten by commission
+    m.best_price[1] = [2.0, 3.05, 6.0]
+    assert arbitrage_bets(m, Staking())[1] == {"actionable": 1}
+    m.best_book = [("b1", "b2", "betfair_ex_uk")] * 3
+    got, statuses = arbitrage_bets(m, Staking())
+    assert statuses == {"commission_eaten": 1} and len(got) == 0
