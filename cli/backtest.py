@@ -101,6 +101,8 @@ def _report(run: Backtest) -> None:
         click.echo(
             f"  {league:5} {model:18} {int(n):6} matches  brier {brier / n:.4f}  log-loss {ll / n:.4f}"
         )
+    windows = ", ".join(f"{n} {status}" for status, n in sorted(run.arbitrages.items())) or "none"
+    click.echo(f"\narbitrage windows at the best opening prices: {windows}")
     click.echo(
         f"\n{'strategy':22} {'staking':7} {'bets':>6} {'turnover':>10} {'profit':>9} {'ROI':>8} "
         f"{'yield':>7} {'CLV':>7} {'max DD':>7}"

@@ -44,6 +44,10 @@ __all__ = [
 
 Status = Literal["actionable", "stale", "suspect", "commission_eaten"]
 
+GROSS_EPSILON = 1e-9
+"""A return this small is float noise: 2.2, 3.5 and 3.85 make exactly 100% (5/11 + 2/7 + 20/77),
+yet their float inverses sum to just under 1."""
+
 EXCHANGE_COMMISSION: Mapping[str, float] = {
     # Betfair Exchange: 5% market base rate on net winnings (UK and EU; betfair.com "Commission
     # and charges"). Matchbook: 2% on net winnings (matchbook.com "Commission"), Smarkets: 2%
@@ -233,7 +237,7 @@ def assess_arbitrage(
         raise InvalidOddsError(f"an arbitrage needs every selection of the market, got {len(legs)} leg(s)")
     prices = [_price(leg.price, f"price of {leg.selection!r} at {leg.bookmaker}") for leg in legs]
     gross = 1.0 / sum(1.0 / p for p in prices) - 1.0
-    if gross <= 0.0:
+    if gross <= GROSS_EPSILON:
         return None
     effective = [
         effective_price(p, commission_of(leg.bookmaker, rules.commission))

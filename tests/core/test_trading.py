@@ -180,3 +180,10 @@ def test_arbitrage_window_reads_each_best_price_s_own_quote_time() -> None:
     fresh = arbitrage_window(summary, ArbitrageRules(max_quote_age_s=600, suspect_edge=1.0))
     assert fresh is not None and fresh.status == "actionable"
     assert fresh.gross_return == pytest.approx(1 / (1 / 2.2 + 1 / 2.1) - 1)
+
+
+def test_an_exact_hundred_percent_book_is_no_arbitrage() -> None:
+    """5/11 + 2/7 + 20/77 = 1 exactly; float inverses sum to 0.9999999999999999."""
+    legs = [ArbitrageLeg(s, "b", p, 0.0) for s, p in (("home", 2.2), ("draw", 3.5), ("away", 3.85))]
+    assert sum(1 / leg.price for leg in legs) < 1.0  # the float noise this guards against
+    assert assess_arbitrage(legs, newest_quote_s=0.0) is None
