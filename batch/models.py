@@ -2,10 +2,10 @@
 
 Reads the marts dbt builds (``fct_match``, ``mart_team_elo``, ``fct_odds``,
 ``mart_fair_probabilities``), refits the core's models walk-forward (``lakehouse.models``) and
-plays every strategy through a bankroll; writes ``raw.model_predictions`` and
-``raw.backtest_results`` back to the warehouse for SQL analysts.  The Elo difference is read
-back from the mart's own expected score (``400 * log10(E / (1 - E))``, home advantage
-included), so the rating rule and its constants live in dbt alone.
+plays every strategy through a bankroll; writes ``raw.model_predictions``, ``raw.model_scores``,
+``raw.backtest_results`` and ``raw.backtest_bets`` back to the warehouse for SQL analysts.
+The Elo difference is read back from the mart's own expected score (``400 * log10(E / (1 - E))``,
+home advantage included), so the rating rule and its constants live in dbt alone.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ MARTS = "marts"
 PREDICTIONS_TABLE = "model_predictions"
 RESULTS_TABLE = "backtest_results"
 SCORES_TABLE = "model_scores"
+BETS_TABLE = "backtest_bets"
 STAKINGS: tuple[StakeSizing, ...] = ("flat", "kelly")
 
 Query = Callable[[str], Sequence[tuple[Any, ...]]]
@@ -247,8 +248,47 @@ def predictions_table(predictions: dict[str, Predictions]) -> pa.Table:
 def results_table(results: Sequence[Result]) -> pa.Table:
     rows = [asdict(r) for r in results]
     for r in rows:
-        r["yield"] = r.pop("yield_")
+        r["yield_on_turnover"] = r.pop("yield_")
     return pa.Table.from_pylist(rows)
+
+
+def bets_table(bets: dict[str, Bets]) -> pa.Table:
+    """Every bet each strategy placed: what, at which price, won or not, its Kelly fraction."""
+    columns: dict[str, list[Any]] = {k: [] for k in ("strategy", "match_id", "match_date", "selection")}
+    numbers: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("price", "won", "kelly_fraction", "unit_stake", "closing_fair")
+    }
+    for strategy, placed in bets.items():
+        columns["strategy"] += [strategy] * len(placed)
+        columns["match_id"] += placed.match_id
+        columns["match_date"] += [d.astype("datetime64[D]").item() for d in placed.date]
+        columns["selection"] += placed.selection
+        for name, values in (
+            ("price", placed.price),
+            ("won", placed.won),
+            ("kelly_fraction", placed.fraction),
+            ("unit_stake", placed.unit),
+            ("closing_fair", placed.closing_fair),
+        ):
+            numbers[name].append(values)
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate(numbers[name]) if numbers[name] else np.array([])
+
+    return pa.table(
+        {
+            "strategy": pa.array(columns["strategy"], pa.string()),
+            "match_id": pa.array(columns["match_id"], pa.string()),
+            "match_date": pa.array(columns["match_date"], pa.date32()),
+            "selection": pa.array(columns["selection"], pa.string()),
+            "price": pa.array(joined("price"), pa.float64()),
+            "won": pa.array(joined("won").astype(bool), pa.bool_()),
+            "kelly_fraction": pa.array(joined("kelly_fraction"), pa.float64()),
+            "unit_stake": pa.array(joined("unit_stake"), pa.float64()),
+            # NaN (no closing line) lands as NULL
+            "closing_fair_probability": pa.array(joined("closing_fair"), pa.float64(), from_pandas=True),
+        }
+    )
 
 
 def scores_table(scores: Sequence[Score]) -> pa.Table:
@@ -256,12 +296,13 @@ def scores_table(scores: Sequence[Score]) -> pa.Table:
 
 
 def land(target: Target, run: Backtest) -> dict[str, int]:
-    """Replace the three result tables in the warehouse's raw schema; rows written per table."""
+    """Replace the result tables in the warehouse's raw schema; rows written per table."""
     written = {}
     for name, table in (
         (PREDICTIONS_TABLE, predictions_table(run.predictions)),
         (RESULTS_TABLE, results_table(run.results)),
         (SCORES_TABLE, scores_table(run.scores)),
+        (BETS_TABLE, bets_table(run.bets)),
     ):
         target.replace(name, table, None)
         written[name] = table.num_rows

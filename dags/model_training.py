@@ -3,8 +3,11 @@
 Scheduled on the marts' Asset, so it runs after every successful ``dbt_build``: reads the
 warehouse's marts, fits the Elo ordered logit and Dixon–Coles per league so each prediction sees
 only earlier days, plays the strategies through a bankroll and replaces ``raw.model_predictions``,
-``raw.model_scores`` and ``raw.backtest_results``. ``leagues`` narrows the run; the staking
-params are those of ``lakehouse backtest``. Logic: ``batch.models``.
+``raw.model_scores``, ``raw.backtest_results``
+and ``raw.backtest_bets``. ``leagues`` narrows the run; the staking
+params are those of ``lakehouse backtest``. Then ``dbt build --select tag:models`` refreshes the
+marts over them (``mart_model_predictions``, ``mart_model_scores``, ``mart_backtest_results``,
+``mart_bet_candidates``). Logic: ``batch.models``.
 """
 
 from __future__ import annotations
@@ -79,7 +82,23 @@ def model_training() -> None:
             "seconds": run.seconds,
         }
 
-    train_models_and_backtest()
+    @task
+    def refresh_model_marts(trained: dict[str, Any]) -> dict[str, Any]:
+        """`dbt build --select tag:models`: the model marts read what the training just landed."""
+        from batch.dbt_build import DbtBuildFailed, DbtProjectMissing, dbt_build
+        from lakehouse.config import Settings
+
+        try:
+            result = dbt_build(Settings(), select=["tag:models"])
+        except DbtProjectMissing as exc:
+            raise AirflowFailException(str(exc)) from exc
+        except DbtBuildFailed as exc:
+            if exc.result is not None and exc.result.failures:
+                raise AirflowFailException(str(exc)) from exc
+            raise
+        return {"trained": trained["written"], "dbt": result.as_dict()}
+
+    refresh_model_marts(train_models_and_backtest())  # type: ignore[arg-type]  # XComArgs resolve at run time
 
 
 model_training()

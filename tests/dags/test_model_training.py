@@ -42,8 +42,10 @@ def write_marts(path: Path, seasons: int = 3, teams: int = 10, seed: int = 1) ->
             for h, a in pairs[r : r + teams // 2]:
                 mid = f"{day}:t{h}:t{a}"
                 lam, mu = np.exp(0.3 + strength[h] - strength[a]), np.exp(strength[a] - strength[h])
+                goals = int(rng.poisson(lam)), int(rng.poisson(mu))
+                result = "home" if goals[0] > goals[1] else "draw" if goals[0] == goals[1] else "away"
                 matches.append((mid, "XX", f"20{21 + season}-{22 + season}", str(day), f"t{h}", f"t{a}",
-                                int(rng.poisson(lam)), int(rng.poisson(mu))))  # fmt: skip
+                                *goals, result))  # fmt: skip
                 gap = 400 * (strength[h] - strength[a]) + 60
                 elo.append((mid, True, 1 / (1 + 10 ** (-gap / 400))))
                 p = np.array([0.45 + 0.4 * np.tanh(gap / 400), 0.27, 0.0])
@@ -58,7 +60,8 @@ def write_marts(path: Path, seasons: int = 3, teams: int = 10, seed: int = 1) ->
             day += np.timedelta64(7, "D")
     tables = {
         "fct_match": ("match_id varchar, league varchar, season varchar, match_date date, "
-                      "home_team_id varchar, away_team_id varchar, home_goals integer, away_goals integer",
+                      "home_team_id varchar, away_team_id varchar, home_goals integer, away_goals integer, "
+                      "result_selection varchar",
                       matches),
         "mart_team_elo": ("match_id varchar, is_home boolean, expected_score double", elo),
         "fct_odds": ("match_id varchar, market varchar, selection varchar, bookmaker varchar, "
@@ -85,6 +88,7 @@ def test_training_lands_its_tables_and_a_rerun_replaces_them(
     first = dag.test(run_conf=_conf())
     assert first.state == "success", results.states(first)
     summary = results.xcom(first, "train_models_and_backtest")
+    assert results.states(first)["refresh_model_marts"] == ["success"]
     assert summary["matches"] == played == 270
     with duckdb.connect(str(warehouse), read_only=True) as con:
         counts = dict(
@@ -93,6 +97,17 @@ def test_training_lands_its_tables_and_a_rerun_replaces_them(
         assert counts == summary["predicted"] and min(counts.values()) > 100  # after 150 to learn from
         assert con.execute("select count(*) from raw.backtest_results").fetchone() == (8,)
         assert summary["written"]["model_predictions"] == sum(counts.values())
+        bets = con.execute("select count(*) from raw.backtest_bets").fetchone()
+        assert bets == (summary["written"]["backtest_bets"],) and bets[0] > 0
+        # and dbt refreshed the model marts over them
+        marts = dict(
+            con.execute(
+                "select model_name, count(*) from marts.mart_model_predictions group by model_name"
+            ).fetchall()
+        )
+        assert marts == counts
+        assert con.execute("select count(*) from marts.mart_bet_candidates").fetchone() == bets
+        assert con.execute("select count(*) from marts.mart_backtest_results").fetchone() == (8,)
 
     again = dag.test(run_conf=_conf())
     assert again.state == "success"

@@ -269,10 +269,22 @@ def test_results_land_in_the_warehouse_and_the_command_prints_them(duckdb_marts,
         assert target.query("select count(*) from raw.backtest_results")[0][0] == 8
         # landing again replaces, never appends
         history, seasons = load_history(target.query, ["E0"])
-        land(target, backtest(history, seasons, load_markets(target.query, history), PLAN, STAKING))
+        rerun = backtest(history, seasons, load_markets(target.query, history), PLAN, STAKING)
+        land(target, rerun)
         assert (
             dict(target.query("select model, count(*) from raw.model_predictions group by model")) == counts
         )
+        placed = dict(target.query("select strategy, count(*) from raw.backtest_bets group by strategy"))
+        assert placed == {name: len(bets) for name, bets in rerun.bets.items() if len(bets)}
+        dixon = rerun.bets["dixon_coles_value"]
+        (profit, unclosed), *_ = target.query(
+            "select sum(case when won then price - 1 else -1 end), "
+            "count(*) - count(closing_fair_probability) "
+            "from raw.backtest_bets where strategy = 'dixon_coles_value'"
+        )
+        flat = next(r for r in rerun.results if r.strategy == "dixon_coles_value" and r.staking == "flat")
+        assert profit == pytest.approx(flat.profit, abs=1e-6)
+        assert unclosed == int(np.isnan(dixon.closing_fair).sum())
     finally:
         target.close()
 
@@ -290,3 +302,55 @@ def test_a_warehouse_without_marts_gets_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "run `lakehouse batch backfill` and `dbt build` first" in done.stderr
+
+
+def test_the_model_marts_hold_what_the_models_landed(duckdb_marts, dbt_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Empty in the nightly build (nothing landed yet); after a landing, `dbt build --select
+    tag:models` fills them with the same figures the backtest computed."""
+    assert duckdb_marts.query("select count(*) from marts.mart_model_predictions") == [(0,)]
+    assert duckdb_marts.query("select count(*) from marts.mart_backtest_results") == [(0,)]
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_marts.warehouse, copy)
+    target = DuckDBTarget(copy)
+    try:
+        history, seasons = load_history(target.query, ["E0"])
+        run = backtest(history, seasons, load_markets(target.query, history), PLAN, STAKING)
+        land(target, run)
+    finally:
+        target.close()
+    built = dbt_runner(
+        ["build", "--target", "duckdb", "--select", "tag:models"],
+        tmp_path,
+        {"LAKEHOUSE_WAREHOUSE__DUCKDB_PATH": str(copy)},
+        600,
+    )
+    assert built.returncode == 0 and not built.failed(), built.output[-3000:]
+    import duckdb
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        results = {
+            (strategy, staking): (bets, profit)
+            for strategy, staking, bets, profit in con.execute(
+                "select strategy, staking, bets, profit from marts.mart_backtest_results"
+            ).fetchall()
+        }
+        assert results == {
+            (r.strategy, r.staking): (r.bets, pytest.approx(r.profit, abs=1e-9)) for r in run.results
+        }
+        scores = con.execute(
+            "select brier_score from marts.mart_model_scores "
+            f"where league = 'E0' and season = '{SEASON}' and model_name = 'dixon_coles'"
+        ).fetchall()
+        expected = next(s for s in run.scores if s.season == SEASON and s.model == "dixon_coles")
+        assert scores == [(pytest.approx(expected.brier, abs=1e-12),)]
+        predicted = con.execute(
+            "select count(*), count(pinnacle_close_home) from marts.mart_model_predictions "
+            "where model_name = 'dixon_coles'"
+        ).fetchone()
+        assert predicted is not None and predicted[0] == len(run.predictions["dixon_coles"].match_id)
+        clv = con.execute(
+            "select avg(closing_line_value) from marts.mart_bet_candidates "
+            "where strategy = 'dixon_coles_value'"
+        ).fetchone()
+        flat = next(r for r in run.results if r.strategy == "dixon_coles_value" and r.staking == "flat")
+        assert clv is not None and clv[0] == pytest.approx(flat.clv, abs=1e-12)
