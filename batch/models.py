@@ -121,9 +121,9 @@ def load_markets(query: Query, history: History) -> Markets:
     best = (
         "select match_id, selection, bookmaker, opening_price from ("
         "select match_id, selection, bookmaker, opening_price, row_number() over ("
-        "partition by match_id, selection order by opening_price desc, bookmaker) as rank "
+        "partition by match_id, selection order by opening_price desc, bookmaker) as price_rank "
         "from {marts}.fct_odds where market = 'h2h' and bookmaker_kind = 'bookmaker' "
-        "and opening_price is not null{extra}) ranked where rank = 1"
+        "and opening_price is not null{extra}) ranked where price_rank = 1"
     )
     closing = _fair(query, "closing", where, n)
     outcome = history.outcomes
