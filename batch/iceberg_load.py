@@ -82,7 +82,7 @@ def load_seasons(catalog: Catalog, parsed: Sequence[ParsedSeason]) -> IcebergLoa
         (FOOTBALL_DATA_REJECTS, [p.rejects for p in parsed]),
     ):
         data = pa.concat_tables(frames) if frames else td.schema.as_arrow().empty_table()
-        _replace(catalog, td.identifier, data, where)
+        replace_rows(catalog, td.identifier, data, where)
         written[td.name] = data.num_rows
     result = IcebergLoad(
         partitions,
@@ -95,7 +95,8 @@ def load_seasons(catalog: Catalog, parsed: Sequence[ParsedSeason]) -> IcebergLoa
     return result
 
 
-def _replace(catalog: Catalog, identifier: str, data: pa.Table, where: BooleanExpression) -> None:
+def replace_rows(catalog: Catalog, identifier: str, data: pa.Table, where: BooleanExpression) -> None:
+    """Overwrite the rows ``where`` selects with ``data`` in one commit, retrying a lost race."""
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         table = catalog.load_table(identifier)
         try:

@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from pyiceberg.expressions import AlwaysTrue
 
+from batch.iceberg_load import replace_rows
 from batch.warehouse import Target, open_target
+from iceberg.models import MODEL_PREDICTIONS, ensure_model_tables
+from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
 from lakehouse.models.backtest import Bets, Path, Result, StakeSizing, evaluate
@@ -41,6 +45,7 @@ RESULTS_TABLE = "backtest_results"
 SCORES_TABLE = "model_scores"
 BETS_TABLE = "backtest_bets"
 STAKINGS: tuple[StakeSizing, ...] = ("flat", "kelly")
+PREDICTIONS_SCHEMA = MODEL_PREDICTIONS.schema.as_arrow()
 
 Query = Callable[[str], Sequence[tuple[Any, ...]]]
 """A warehouse's SQL (``Target.query``, or any connection's): the marts are read through it."""
@@ -224,6 +229,7 @@ def backtest(
 
 
 def predictions_table(predictions: dict[str, Predictions]) -> pa.Table:
+    """The predictions in the Iceberg table's schema (``iceberg.models.MODEL_PREDICTIONS``)."""
     ids, models, fit_dates, trained, p = [], [], [], [], []
     for name, pred in predictions.items():
         ids += pred.match_id
@@ -232,17 +238,16 @@ def predictions_table(predictions: dict[str, Predictions]) -> pa.Table:
         trained += pred.training_matches
         p.append(pred.probabilities)
     probs = np.vstack(p) if p else np.empty((0, 3))
-    return pa.table(
-        {
-            "match_id": pa.array(ids, pa.string()),
-            "model": pa.array(models, pa.string()),
-            "fit_date": pa.array(fit_dates, pa.date32()),
-            "training_matches": pa.array(trained, pa.int64()),
-            "p_home": pa.array(probs[:, 0], pa.float64()),
-            "p_draw": pa.array(probs[:, 1], pa.float64()),
-            "p_away": pa.array(probs[:, 2], pa.float64()),
-        }
-    )
+    columns = {
+        "match_id": ids,
+        "model": models,
+        "fit_date": fit_dates,
+        "training_matches": trained,
+        "p_home": probs[:, 0],
+        "p_draw": probs[:, 1],
+        "p_away": probs[:, 2],
+    }
+    return pa.table(columns, schema=PREDICTIONS_SCHEMA)
 
 
 def results_table(results: Sequence[Result]) -> pa.Table:
@@ -323,7 +328,8 @@ def train_and_backtest(
     write: bool = True,
     progress: Progress | None = None,
 ) -> tuple[Backtest, dict[str, int]]:
-    """The whole job on the configured warehouse: read the marts, fit, backtest, land the tables."""
+    """The whole job: read the warehouse's marts, fit, backtest, land the tables in the warehouse
+    and the predictions in the lake (``models.model_predictions``, replaced whole each run)."""
     target = open_target(settings)
     try:
         try:
@@ -338,6 +344,14 @@ def train_and_backtest(
             which = f" of {', '.join(leagues)}" if leagues else ""
             raise NoHistory(f"the warehouse holds no played match{which}; backfill first")
         run = backtest(history, seasons, markets, plan, staking, bankroll, progress)
-        return run, land(target, run) if write else {}
+        if not write:
+            return run, {}
+        written = land(target, run)
     finally:
         target.close()
+    catalog = load_catalog(settings)
+    ensure_model_tables(catalog)
+    predictions = predictions_table(run.predictions)
+    replace_rows(catalog, MODEL_PREDICTIONS.identifier, predictions, AlwaysTrue())
+    written[MODEL_PREDICTIONS.identifier] = predictions.num_rows
+    return run, written

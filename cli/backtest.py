@@ -81,7 +81,9 @@ def backtest_command(
     _report(run)
     if written:
         raw = settings.warehouse.raw_schema
-        click.echo(f"{settings.warehouse.kind}: " + ", ".join(f"{raw}.{t} {n}" for t, n in written.items()))
+        tables = {t: n for t, n in written.items() if "." not in t}
+        click.echo(f"{settings.warehouse.kind}: " + ", ".join(f"{raw}.{t} {n}" for t, n in tables.items()))
+        click.echo("iceberg: " + ", ".join(f"{t} {n}" for t, n in written.items() if t not in tables))
     path = chart or settings.state_dir / "backtest.png"
     _chart(run, path, bankroll)
     click.echo(f"chart: {path}")

@@ -97,14 +97,14 @@ class RacingCatalog:
 
 def test_a_commit_that_loses_a_race_is_retried(batch_settings: Settings, real_files: Path) -> None:
     """Two mapped Airflow tasks commit to one table; the loser retries on the refreshed table."""
-    from batch.iceberg_load import _replace, partition_filter
+    from batch.iceberg_load import partition_filter, replace_rows
 
     catalog = load_catalog(batch_settings)
     e0, sp1 = parse_file(real_files / "E0_1011.csv"), parse_file(real_files / "SP1_1011.csv")
     load_seasons(catalog, [])  # the tables exist
     racer = load_catalog(batch_settings)
     raced = RacingCatalog(catalog, lambda: load_seasons(racer, [sp1]))
-    _replace(raced, ODDS, e0.odds, partition_filter([("E0", "2010-11")]))
+    replace_rows(raced, ODDS, e0.odds, partition_filter([("E0", "2010-11")]))
     fresh = load_catalog(batch_settings)
     assert count_rows(fresh, ODDS, [("E0", "2010-11")]) == e0.odds.num_rows
     assert count_rows(fresh, ODDS, [("SP1", "2010-11")]) == sp1.odds.num_rows

@@ -261,6 +261,7 @@ def test_results_land_in_the_warehouse_and_the_command_prints_them(duckdb_marts,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "sharp_vs_soft_value" in done.stdout and "pinnacle_closing" in done.stdout
+    assert "iceberg: models.model_predictions" in done.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     target = DuckDBTarget(copy)
     try:
