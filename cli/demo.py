@@ -14,7 +14,6 @@ import json
 import shutil
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -24,7 +23,6 @@ from rich.table import Table
 
 from infra.stack import Stack
 from infra.stack.topics import apply_topics
-from lakehouse import odds
 from lakehouse.config import KafkaSettings, Settings
 from lakehouse.kafka import consumer_config, producer_config, spark_options
 from lakehouse.log import get_logger
@@ -158,36 +156,49 @@ def _stream_to_iceberg(settings: Settings, start: dict[int, int]) -> str:
     return identifier
 
 
-def _price_games(settings: Settings, identifier: str) -> tuple[int, Table]:
-    """Read the table with pyiceberg and de-vig each game's h2h market with the shared odds math."""
+BOARD_COLUMNS = ("game", "books", "best H / D / A", "fair H / D / A", "arbitrage")
+
+
+def _price_games(settings: Settings, identifier: str) -> tuple[int, list[tuple[str, ...]]]:
+    """Read the table with pyiceberg and judge each game's 1X2 line with the shared core: best
+    prices, consensus Shin fair probabilities, and the arbitrage window by the trader's rules.
+    Returns the table's row count and the board's rows (``BOARD_COLUMNS``), 12 games at most."""
     from lakehouse.catalog import load_catalog
+    from lakehouse.market.board import Quote, arbitrage_window, summarise_market
 
     table_ = load_catalog(settings).load_table(identifier)
     total = table_.scan().to_arrow().num_rows
-    # Exchange back prices are before commission, so they would show arbitrage that is not there.
-    rows = table_.scan(row_filter="market == 'h2h' and is_exchange == false").to_arrow().to_pylist()
-    books: dict[tuple[str, str], dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for r in rows:
-        books[(r["home_team"], r["away_team"])][r["selection"]][r["bookmaker"]] = r["price"]
-    table = Table(title="EPL 1X2 read back from Iceberg: best price across bookmakers, Shin fair probability")
-    for column in ("game", "books", "best H / D / A", "fair H / D / A", "arbitrage"):
-        table.add_column(column, no_wrap=column != "game")
-    for (home, away), by_selection in sorted(books.items())[:12]:
-        order = ["home", "draw", "away"]
-        best = odds.best_prices({s: by_selection[s] for s in order})
-        best_prices = [best[s].price for s in order]
-        pinnacle = [by_selection[s].get("pinnacle") for s in order]
-        reference = [p for p in pinnacle if p is not None] if all(pinnacle) else best_prices
-        fair = odds.devig_shin(reference)
-        arb = odds.arbitrage(best_prices)
-        table.add_row(
-            f"{home} v {away}",
-            str(len(by_selection["home"])),
-            " / ".join(f"{p:.2f}" for p in best_prices),
-            " / ".join(f"{p:.3f}" for p in fair),
-            f"+{arb.guaranteed_return:.2%}" if arb.is_arbitrage else "-",
+    rows = table_.scan(row_filter="market == 'h2h'").to_arrow().to_pylist()
+    teams = {r["game_id"]: (r["home_team"], r["away_team"]) for r in rows}
+    lines = summarise_market(Quote.from_record(r) for r in rows)
+    order = ("home", "draw", "away")
+    board: list[tuple[str, ...]] = []
+    for line in sorted(lines, key=lambda s: teams[s.game_id])[:12]:
+        window = arbitrage_window(line)
+        fair = line.fair_shin
+        home, away = teams[line.game_id]
+        board.append(
+            (
+                f"{home} v {away}",
+                str(len(line.prices)),
+                " / ".join(f"{line.best_prices[s]:.2f}" for s in order),
+                " / ".join(f"{fair[s]:.3f}" for s in order) if fair else "-",
+                f"{window.status} {window.gross_return:+.2%}" if window else "-",
+            )
         )
-    return total, table
+    return total, board
+
+
+def _board_table(board: list[tuple[str, ...]]) -> Table:
+    table = Table(
+        title="EPL 1X2 read back from Iceberg: best price across books, consensus Shin fair probability, "
+        "arbitrage as a trader judges it"
+    )
+    for column in BOARD_COLUMNS:
+        table.add_column(column, no_wrap=column != "game")
+    for row in board:
+        table.add_row(*row)
+    return table
 
 
 def run_demo(settings: Settings, keep_stack: bool = False) -> int:
@@ -228,10 +239,10 @@ def run_demo(settings: Settings, keep_stack: bool = False) -> int:
         console.print("[bold]4/5[/] Spark Structured Streaming: Kafka -> Iceberg")
         identifier = _stream_to_iceberg(settings, start)
         console.print("[bold]5/5[/] pyiceberg reads the table back")
-        rows, table = _price_games(settings, identifier)
+        rows, board = _price_games(settings, identifier)
         if rows != produced:
             raise DemoError(f"Iceberg holds {rows} rows, expected {produced}")
-        console.print(table)
+        console.print(_board_table(board))
         console.print(
             f"[green]OK[/] {produced} quotes: Kafka {produced} -> consumed {len(seen)} -> "
             f"Iceberg {settings.catalog.name}.{identifier} {rows} rows "
