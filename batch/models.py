@@ -25,7 +25,7 @@ from iceberg.models import MODEL_PREDICTIONS, ensure_model_tables
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
-from lakehouse.models.backtest import Bets, Path, Result, StakeSizing, evaluate
+from lakehouse.models.backtest import BankrollPath, Bets, Result, StakeSizing, evaluate
 from lakehouse.models.scoring import OUTCOMES, brier_scores, log_losses
 from lakehouse.models.strategies import Market, Staking, arbitrage_bets, value_bets
 from lakehouse.models.walk_forward import (
@@ -156,11 +156,13 @@ class Score:
 
 @dataclass
 class Backtest:
+    """One run: the predictions, their scores, each strategy's bets, figures and bankroll path."""
+
     matches: int
     predictions: dict[str, Predictions]
     scores: list[Score]
     results: list[Result]
-    paths: dict[tuple[str, str], Path]
+    paths: dict[tuple[str, str], BankrollPath]
     seconds: float = 0.0
     bets: dict[str, Bets] = field(default_factory=dict)
     arbitrages: dict[str, int] = field(default_factory=dict)  # windows per status
@@ -216,7 +218,7 @@ def backtest(
     )
     bets["arbitrage"], arbitrages = arbitrage_bets(markets.all_books, staking, markets.pinnacle_opening)
     results: list[Result] = []
-    paths: dict[tuple[str, str], Path] = {}
+    paths: dict[tuple[str, str], BankrollPath] = {}
     for strategy, placed in bets.items():
         for how in STAKINGS:
             result, path = evaluate(placed, strategy, how, bankroll)

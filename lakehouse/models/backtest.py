@@ -51,7 +51,7 @@ class Result:
 
 
 @dataclass
-class Path:
+class BankrollPath:
     """The bankroll at the close of each betting day."""
 
     dates: npt.NDArray[np.datetime64]
@@ -64,7 +64,7 @@ MAX_DAY_EXPOSURE = 0.5
 
 def simulate(
     bets: Bets, staking: StakeSizing, bankroll: float = 100.0, max_day_exposure: float = MAX_DAY_EXPOSURE
-) -> tuple[Floats, Path]:
+) -> tuple[Floats, BankrollPath]:
     """Stakes of every bet and the bankroll path (``staking``: flat units or Kelly fractions)."""
     stakes = np.zeros(len(bets))
     days = np.unique(bets.date)
@@ -82,7 +82,7 @@ def simulate(
         stakes[today] = stake
         bankroll += float(np.sum(np.where(bets.won[today], stake * (bets.price[today] - 1.0), -stake)))
         path[k] = bankroll
-    return stakes, Path(days, path)
+    return stakes, BankrollPath(days, path)
 
 
 def max_drawdown(path: Floats, start: float) -> float:
@@ -94,7 +94,9 @@ def max_drawdown(path: Floats, start: float) -> float:
     return float(np.max((peaks - values) / peaks))
 
 
-def evaluate(bets: Bets, strategy: str, staking: StakeSizing, bankroll: float = 100.0) -> tuple[Result, Path]:
+def evaluate(
+    bets: Bets, strategy: str, staking: StakeSizing, bankroll: float = 100.0
+) -> tuple[Result, BankrollPath]:
     stakes, path = simulate(bets, staking, bankroll)
     turnover = float(stakes.sum())
     final = float(path.bankroll[-1]) if len(path.bankroll) else bankroll
