@@ -110,14 +110,15 @@ def test_training_lands_its_tables_and_a_rerun_replaces_them(
         assert con.execute("select count(*) from marts.mart_backtest_results").fetchone() == (8,)
 
     from lakehouse.catalog import load_catalog
+    from lakehouse.config import Settings  # the env this test set, not a settings object cached earlier
 
-    lake = load_catalog().load_table("models.model_predictions")
+    lake = load_catalog(Settings()).load_table("models.model_predictions")
     assert lake.scan().to_arrow().num_rows == sum(counts.values())
     assert summary["written"]["models.model_predictions"] == sum(counts.values())
 
     again = dag.test(run_conf=_conf())
     assert again.state == "success"
-    lake = load_catalog().load_table("models.model_predictions")
+    lake = load_catalog(Settings()).load_table("models.model_predictions")
     assert lake.scan().to_arrow().num_rows == sum(counts.values())  # replaced, not appended
     assert len(lake.history()) >= 2  # and the first run's predictions stay in a snapshot
     assert results.xcom(again, "train_models_and_backtest")["results"] == summary["results"]
