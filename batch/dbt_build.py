@@ -34,6 +34,14 @@ class DbtBuildFailed(RuntimeError):
         self.result = result
 
 
+def is_final(exc: BaseException) -> bool:
+    """A missing project or a failing model/test: a retry would fail the same way (dbt crashing,
+    e.g. the warehouse unreachable, is worth one)."""
+    if isinstance(exc, DbtProjectMissing):
+        return True
+    return isinstance(exc, DbtBuildFailed) and exc.result is not None and bool(exc.result.failures)
+
+
 @dataclass
 class DbtBuildResult:
     target: str

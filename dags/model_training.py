@@ -85,15 +85,13 @@ def model_training() -> None:
     @task
     def refresh_model_marts(trained: dict[str, Any]) -> dict[str, Any]:
         """`dbt build --select tag:models`: the model marts read what the training just landed."""
-        from batch.dbt_build import DbtBuildFailed, DbtProjectMissing, dbt_build
+        from batch.dbt_build import DbtBuildFailed, DbtProjectMissing, dbt_build, is_final
         from lakehouse.config import Settings
 
         try:
             result = dbt_build(Settings(), select=["tag:models"])
-        except DbtProjectMissing as exc:
-            raise AirflowFailException(str(exc)) from exc
-        except DbtBuildFailed as exc:
-            if exc.result is not None and exc.result.failures:
+        except (DbtProjectMissing, DbtBuildFailed) as exc:
+            if is_final(exc):
                 raise AirflowFailException(str(exc)) from exc
             raise
         return {"trained": trained["written"], "dbt": result.as_dict()}
