@@ -8,6 +8,7 @@ state folder, not into the project.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -83,6 +84,8 @@ def dbt_build(
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
     ]  # fmt: skip
+    # The trader's rules come from the settings, as for the live aggregates (lakehouse.trading).
+    args += ["--vars", json.dumps({"arbitrage_suspect_edge": settings.trading.suspect_edge})]
     for selector in select:
         args += ["--select", selector]
     log.info("dbt build", dbt_target=target, select=list(select))

@@ -20,40 +20,49 @@ if TYPE_CHECKING:
     help="A captured The Odds API /v4/sports/{sport}/odds body (repeatable).",
 )  # fmt: skip
 @click.option(
-    "--max-quote-age", default=120.0, show_default=True, help="Seconds behind the market's newest quote."
+    "--max-quote-age",
+    type=float,
+    default=None,
+    help="Seconds behind the line's newest quote.  [default: trading.max_quote_age_s, 120]",
 )
 @click.option(
     "--suspect-edge",
-    default=0.10,
-    show_default=True,
-    help="Price x consensus fair probability - 1 above this.",
+    type=float,
+    default=None,
+    help="Price x consensus fair probability - 1 above this.  [default: trading.suspect_edge, 0.10]",
 )
 @click.option("--stake", default=100.0, show_default=True, help="Total stake per window.")
-@click.option("--increment", default=1.0, show_default=True, help="Stakes round to this.")
-@click.option("--max-per-bookmaker", type=float, default=None, help="Cap on one bookmaker's stake.")
+@click.option("--increment", type=float, default=None, help="Stakes round to this.  [default: trading, 1]")
+@click.option(
+    "--max-per-bookmaker", type=float, default=None, help="Cap on one bookmaker's stake.  [default: trading]"
+)
 @click.option("--all", "show_all", is_flag=True, help="List every window, not only the actionable ones.")
 def arbitrage_command(
     files: tuple[Path, ...],
-    max_quote_age: float,
-    suspect_edge: float,
+    max_quote_age: float | None,
+    suspect_edge: float | None,
     stake: float,
-    increment: float,
+    increment: float | None,
     max_per_bookmaker: float | None,
     show_all: bool,
 ) -> None:
     """Best-price arbitrages per game and market, each with its status (actionable, stale,
     suspect, commission_eaten), gross and net return and the stakes to place; then back/lay
-    pairs (a back price against an exchange's lay of the same selection) that lock a profit."""
+    pairs (a back price against an exchange's lay of the same selection) that lock a profit.
+    Defaults come from the trading settings (LAKEHOUSE_TRADING__*), by which the live aggregates
+    judge their windows too."""
+    from lakehouse.config import get_settings
     from lakehouse.market.board import Quote, arbitrage_window, summarise_market
-    from lakehouse.trading import ArbitrageRules
     from producers.replay import odds_api_capture
 
-    rules = ArbitrageRules(
-        max_quote_age_s=max_quote_age,
-        suspect_edge=suspect_edge,
-        stake_increment=increment,
-        max_stake_per_bookmaker=max_per_bookmaker,
-    )
+    overrides = {
+        "max_quote_age_s": max_quote_age,
+        "suspect_edge": suspect_edge,
+        "stake_increment": increment,
+        "max_stake_per_bookmaker": max_per_bookmaker,
+    }
+    trading = get_settings().trading
+    rules = trading.model_copy(update={k: v for k, v in overrides.items() if v is not None}).rules()
     quotes = []
     for path in files:
         try:
@@ -105,7 +114,8 @@ def _back_lay_report(
     pairs = [
         (key, found)
         for key in sorted(lays)
-        if key in backs and (found := best_back_lay(backs[key], lays[key], stake)) is not None
+        if key in backs
+        and (found := best_back_lay(backs[key], lays[key], stake, rules.commission)) is not None
     ]
     locked = [(key, f) for key, f in pairs if min(f[2].profit_if_wins, f[2].profit_if_loses) > 0]
     h2h = {s.game_id: s for s in summaries if s.market == "h2h"}

@@ -171,10 +171,11 @@ def _price_games(settings: Settings, identifier: str) -> tuple[int, list[tuple[s
     rows = table_.scan(row_filter="market == 'h2h'").to_arrow().to_pylist()
     teams = {r["game_id"]: (r["home_team"], r["away_team"]) for r in rows}
     lines = summarise_market(Quote.from_record(r) for r in rows)
+    rules = settings.trading.rules()
     order = ("home", "draw", "away")
     board: list[tuple[str, ...]] = []
     for line in sorted(lines, key=lambda s: teams[s.game_id])[:12]:
-        window = arbitrage_window(line)
+        window = arbitrage_window(line, rules)
         fair = line.fair_shin
         home, away = teams[line.game_id]
         board.append(

@@ -1,4 +1,6 @@
-"""Arbitrage radar: open cross-book arbitrages, their guaranteed return and how long they live.
+"""Arbitrage radar: open cross-book arbitrages, the trader's assessment of each (actionable, stale,
+suspect, commission_eaten: ``lakehouse.trading``), their return gross and net of commission, and
+how long they live.
 
 Reads ``arbitrage_opportunities``: every update re-emits the arbitrage under the same ``arb_id``
 (``__time`` = ``updated_at``, its last change in event time), so an arbitrage's state is its latest
@@ -20,6 +22,7 @@ TITLE = "Arbitrage radar"
 TABLE = "arbitrage_opportunities"
 
 OPEN = "Open arbitrages"
+ACTIONABLE = "Actionable now"
 BEST_RETURN = "Best open return"
 SEEN = "Arbitrages seen"
 MEAN_LIFETIME = "Mean lifetime of closed arbitrages"
@@ -37,7 +40,9 @@ STATES = f"""
   SELECT arb_id, game_id, sport, market, point,
     CASE WHEN LATEST_BY(COALESCE(retracted, 0), MILLIS_TO_TIMESTAMP(published_at)) = 1 THEN 'retracted'
       ELSE LATEST_BY(status, MILLIS_TO_TIMESTAMP(published_at)) END AS status,
+    LATEST_BY(assessment, MILLIS_TO_TIMESTAMP(published_at)) AS assessment,
     LATEST_BY(guaranteed_return, MILLIS_TO_TIMESTAMP(published_at)) AS guaranteed_return,
+    LATEST_BY(net_return, MILLIS_TO_TIMESTAMP(published_at)) AS net_return,
     LATEST_BY(inverse_sum, MILLIS_TO_TIMESTAMP(published_at)) AS inverse_sum,
     LATEST_BY(age_s, MILLIS_TO_TIMESTAMP(published_at)) AS age_s,
     LATEST_BY(opened_at, MILLIS_TO_TIMESTAMP(published_at)) AS opened_at
@@ -53,17 +58,20 @@ def _from_states(select: str, condition: str = "") -> str:
 
 OPEN_SQL = _from_states("COUNT(*) AS open_arbitrages", "status = 'open'")
 
+ACTIONABLE_SQL = _from_states("COUNT(*) AS actionable", "status = 'open' AND assessment = 'actionable'")
+
 OPEN_TABLE_SQL = f"""
-SELECT arb_id, game_id, sport, market, point, guaranteed_return, inverse_sum, age_s, opened_at
+SELECT arb_id, game_id, sport, market, point, assessment, guaranteed_return, net_return, inverse_sum,
+  age_s, opened_at
 FROM ({STATES}
 )
 WHERE status = 'open'
-ORDER BY guaranteed_return DESC
+ORDER BY net_return DESC, guaranteed_return DESC
 LIMIT 200"""
 
 LATEST_UPDATES_SQL = f"""
-SELECT __time AS updated_at, arb_id, game_id, market, point, status, guaranteed_return, age_s,
-  selections, best_prices, bookmakers, stakes
+SELECT __time AS updated_at, arb_id, game_id, market, point, status, assessment, guaranteed_return,
+  net_return, age_s, selections, best_prices, bookmakers, net_stakes, stale_selections, suspect_selections
 FROM {TABLE}
 {where(*FILTERS)}
 ORDER BY __time DESC
@@ -109,7 +117,16 @@ def dashboard() -> Dashboard:
         )
         .variables(variables.sport(TABLE), variables.competition(TABLE))
         .add(
-            stat(OPEN, "Arbitrages whose latest update in the range says open.", OPEN_SQL, TABLE),
+            stat(OPEN, "Arbitrages whose latest update in the range says open.", OPEN_SQL, TABLE, width=5),
+            stat(
+                ACTIONABLE,
+                "Open arbitrages a trader would take: no suspect or stale best price, a profit net of "
+                "exchange commission on the rounded stakes (lakehouse.trading; LAKEHOUSE_TRADING__*).",
+                ACTIONABLE_SQL,
+                TABLE,
+                no_value="none",
+                width=5,
+            ),
             stat(
                 BEST_RETURN,
                 "Highest guaranteed return (profit per unit staked) among the open arbitrages.",
@@ -118,12 +135,14 @@ def dashboard() -> Dashboard:
                 unit="percentunit",
                 decimals=2,
                 no_value="none open",
+                width=5,
             ),
             stat(
                 SEEN,
                 "Arbitrages updated in the range, open or closed.",
                 _from_states("COUNT(*) AS arbitrages", "status <> 'retracted'"),
                 TABLE,
+                width=4,
             ),
             stat(
                 MEAN_LIFETIME,
@@ -133,11 +152,13 @@ def dashboard() -> Dashboard:
                 unit="s",
                 decimals=1,
                 no_value="none closed",
+                width=5,
             ),
             table(
                 OPEN_TABLE,
-                "Open arbitrages, best return first: the book-sum of the best prices (inverse_sum < 1) and "
-                "seconds open so far.",
+                "Open arbitrages, best net return first: the trader's assessment (actionable, stale, "
+                "suspect, commission_eaten), the return gross and net of commission, the book-sum of the "
+                "best prices (inverse_sum < 1) and seconds open so far.",
                 OPEN_TABLE_SQL,
                 TABLE,
             ),
@@ -164,7 +185,8 @@ def dashboard() -> Dashboard:
             ),
             table(
                 LATEST_UPDATES,
-                "The newest updates as received, with the stake split across books (per 100 staked).",
+                "The newest updates as received, with the stakes to place per 100 (net of commission, "
+                "rounded) and which best prices are stale or suspect.",
                 LATEST_UPDATES_SQL,
                 TABLE,
             ),

@@ -30,7 +30,9 @@ DASHBOARDS: dict[str, Spec] = {
         Spec(
             live_odds_board.UID, live_odds_board.TITLE, live_odds_board.dashboard, live_odds_board.BEST_PRICES
         ),
-        Spec(arbitrage_radar.UID, arbitrage_radar.TITLE, arbitrage_radar.dashboard, arbitrage_radar.OPEN),
+        Spec(
+            arbitrage_radar.UID, arbitrage_radar.TITLE, arbitrage_radar.dashboard, arbitrage_radar.ACTIONABLE
+        ),
         Spec(
             bookmaker_margins.UID,
             bookmaker_margins.TITLE,

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse.trading import ArbitrageRules
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -172,6 +174,28 @@ class BatchSettings(BaseModel):
     leagues: tuple[str, ...] = ("E0", "SP1")
 
 
+class TradingSettings(BaseModel):
+    """How a trader judges an arbitrage window (``lakehouse.trading``): the live aggregates, the
+    demo's board and ``lakehouse arbitrage`` all read these."""
+
+    max_quote_age_s: float = 120.0  # a best price quoted this long before the line's newest is stale
+    suspect_edge: float = 0.10  # price x consensus fair probability - 1 above this is suspect
+    stake_increment: float = 1.0  # stakes round to this (0: unrounded)
+    max_stake_per_bookmaker: float | None = None
+    # Commission on net winnings per exchange key, over lakehouse.trading.EXCHANGE_COMMISSION's
+    # documented defaults (e.g. LAKEHOUSE_TRADING__COMMISSION='{"betfair_ex_uk": 0.02}').
+    commission: dict[str, float] = Field(default_factory=dict)
+
+    def rules(self) -> ArbitrageRules:
+        return ArbitrageRules(
+            max_quote_age_s=self.max_quote_age_s,
+            suspect_edge=self.suspect_edge,
+            stake_increment=self.stake_increment,
+            max_stake_per_bookmaker=self.max_stake_per_bookmaker,
+            commission=dict(self.commission),
+        )
+
+
 class WarehouseSettings(BaseModel):
     """Where the marts live: embedded DuckDB by default, Snowflake in production.
 
@@ -219,6 +243,7 @@ class Settings(BaseSettings):
     druid: DruidSettings = Field(default_factory=DruidSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    trading: TradingSettings = Field(default_factory=TradingSettings)
 
     # Secrets: only ever read from the environment.
     odds_api_key: SecretStr | None = None

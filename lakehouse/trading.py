@@ -4,8 +4,9 @@ A naive best-price arbitrage combines any prices at all. A trader discounts thre
 
 * **commission**: an exchange takes a share of net winnings, so a back price ``p`` is worth
   ``1 + (p - 1)(1 - c)`` (``effective_price``); a window can be eaten by it;
-* **stale quotes**: a price quoted long before the newest quote on the same market has likely
-  moved; it is not combined into an arbitrage (``max_quote_age_s``);
+* **stale quotes**: a price quoted long before the newest quote on the same line (the market at
+  one handicap or total; h2h has one) has likely moved; it is not combined into an arbitrage
+  (``max_quote_age_s``);
 * **suspect prices**: a price far above the market's consensus fair price (``price x fair
   probability - 1`` over ``suspect_edge``) is more likely a palpable error, voided by the book,
   than a gift.
@@ -191,7 +192,7 @@ class ArbitrageLeg:
 class ArbitrageRules:
     """A trader's settings: what counts as stale and suspect, commission, how stakes round."""
 
-    max_quote_age_s: float = 120.0  # behind the newest quote on the market
+    max_quote_age_s: float = 120.0  # behind the newest quote on the line
     suspect_edge: float = 0.10  # price x consensus fair probability - 1 above this: suspect
     stake_increment: float = 1.0
     max_stake_per_bookmaker: float | None = None
@@ -228,7 +229,7 @@ def assess_arbitrage(
 ) -> ArbitrageWindow | None:
     """The window a market's best prices open, or None when they are not a gross arbitrage.
 
-    ``newest_quote_s`` is the newest quote's time on the same market (any bookmaker, any
+    ``newest_quote_s`` is the newest quote's time on the same line (any bookmaker, any
     selection); ``consensus`` maps selections to the market's consensus fair probability (Shin
     by default upstream); without it no price is called suspect.
     """

@@ -72,6 +72,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         lateness_s=s.aggregates_lateness_s,
         steam_threshold_pct=s.steam_threshold_pct,
         steam_min_books=s.steam_min_books,
+        rules=settings.trading.rules(),
     )
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "detect_steam",
     "line_key",
     "selections_for",
+    "summarise_line",
     "summarise_market",
 ]
 
@@ -186,15 +187,18 @@ def summarise_market(quotes: Iterable[Quote]) -> list[MarketSummary]:
             if q.selection in selections:
                 lines.setdefault(line_key(q), []).append((at, q))
         for line in sorted(lines, key=lambda x: (x is not None, x or 0.0)):
-            summary = _summarise_line(game_id, market, line, selections, lines[line])
+            summary = summarise_line(game_id, market, line, selections, lines[line])
             if summary is not None:
                 out.append(summary)
     return out
 
 
-def _summarise_line(
+def summarise_line(
     game_id: str, market: str, line: Line, selections: tuple[str, ...], quotes: list[tuple[datetime, Quote]]
 ) -> MarketSummary | None:
+    """One line of ``summarise_market``, from the latest quote of each (bookmaker, selection) on
+    it, each with its time; None when a selection has no price.  For a caller that keeps the
+    board itself (the speed layer's engine), without regrouping the whole market."""
     prices: dict[str, dict[str, float]] = {}
     for _, q in sorted(quotes, key=lambda aq: aq[1].bookmaker):
         prices.setdefault(q.bookmaker, {})[q.selection] = q.price

@@ -44,8 +44,10 @@ from lakehouse.market.board import (
     Line,
     MarketSummary,
     Quote,
+    arbitrage_window,
     detect_steam,
     selections_for,
+    summarise_line,
     summarise_market,
 )
 from lakehouse.odds import arbitrage
@@ -57,8 +59,19 @@ from lakehouse.schemas import (
     ArbitrageStatus,
     format_timestamp,
 )
+from lakehouse.trading import ArbitrageRules, ArbitrageWindow
 
-__all__ = ["EngineSettings", "GameMeta", "GameState", "History", "Output", "Tick", "stamp", "to_micros"]
+__all__ = [
+    "EngineSettings",
+    "GameMeta",
+    "GameState",
+    "History",
+    "Output",
+    "Tick",
+    "Verdict",
+    "stamp",
+    "to_micros",
+]
 
 US = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,6 +127,7 @@ class EngineSettings:
     lateness_s: float = 120.0
     steam_threshold_pct: float = 2.0
     steam_min_books: int = 3
+    rules: ArbitrageRules = field(default_factory=ArbitrageRules)  # the trader's judgement of a window
 
     @property
     def window_us(self) -> int:
@@ -160,9 +174,26 @@ class Bar:
         self.count += 1
 
 
+class Verdict(NamedTuple):
+    """The trader's judgement of an arbitrage (``lakehouse.trading``) as its record carries it."""
+
+    status: str  # actionable | stale | suspect | commission_eaten
+    net_return: float
+    stakes: tuple[float, ...]
+    stale: tuple[str, ...]
+    suspect: tuple[str, ...]
+
+    @staticmethod
+    def of(window: ArbitrageWindow) -> Verdict:
+        return Verdict(window.status, window.net_return, window.stakes, window.stale, window.suspect)
+
+
 @dataclass
 class OpenArb:
-    """An arbitrage in progress on one line: when it opened, and its last state and when that was."""
+    """An arbitrage in progress on one line: when it opened, and its last state and when that was.
+
+    The verdict is taken on the board of the quote that last changed it, so a record is a function
+    of the timeline, not of where a batch ended."""
 
     arb_id: str
     market: str
@@ -170,9 +201,12 @@ class OpenArb:
     opened_at: int
     best: BestLine
     last_t: int  # event time of the last quote that changed it
+    verdict: Verdict | None = None  # None only in state written before verdicts existed
 
     def copy(self) -> OpenArb:
-        return OpenArb(self.arb_id, self.market, self.line, self.opened_at, self.best, self.last_t)
+        return OpenArb(
+            self.arb_id, self.market, self.line, self.opened_at, self.best, self.last_t, self.verdict
+        )
 
 
 @dataclass
@@ -233,6 +267,7 @@ class GameState:
         out of order.
         """
         self.meta = meta
+        self.__dict__.pop("_quotes", None)
         watermark = None if self.max_t is None else self.max_t - settings.lateness_us
         fresh: dict[str, Tick] = {}
         for tick in sorted(ticks):
@@ -391,17 +426,28 @@ class GameState:
 
     def _quote(self, tick: Tick) -> Quote:
         """The board's view of a tick, ordered by event time (``last_update`` is the tie order)."""
-        return Quote(
-            game_id=self.game_id,
-            sport=self.meta.sport,
-            market=tick.market,
-            bookmaker=tick.bookmaker,
-            selection=tick.selection,
-            price=tick.price,
-            point=tick.point,
-            is_exchange=tick.is_exchange,
-            last_update=stamp(tick.t),
-        )
+        return self._timed_quote(tick)[1]
+
+    def _timed_quote(self, tick: Tick) -> tuple[datetime, Quote]:
+        """The tick's time and ``_quote``, remembered for the batch (``apply`` forgets them, as the
+        game's sport may change): a board is summarised again at every window and at every quote
+        on a line with an arbitrage."""
+        cache: dict[Tick, tuple[datetime, Quote]] = self.__dict__.setdefault("_quotes", {})
+        pair = cache.get(tick)
+        if pair is None:
+            quote = Quote(
+                game_id=self.game_id,
+                sport=self.meta.sport,
+                market=tick.market,
+                bookmaker=tick.bookmaker,
+                selection=tick.selection,
+                price=tick.price,
+                point=tick.point,
+                is_exchange=tick.is_exchange,
+                last_update=stamp(tick.t),
+            )
+            pair = cache[tick] = (_datetime(tick.t), quote)
+        return pair
 
     def _steam_outputs(self, window: Window, end: int, as_of: str, settings: EngineSettings) -> list[Output]:
         groups: dict[LineKey, list[dict[str, Any]]] = {}
@@ -505,19 +551,38 @@ class GameState:
         for line in lines:
             best = self._best(tick.market, line)
             current = self.arbs.get((tick.market, line))
-            # lakehouse.odds.arbitrage's test, without building its stakes for every quote
+            # lakehouse.odds.arbitrage's test first, without building stakes for every quote; then
+            # the trader's own (``lakehouse.trading``: a 100% book in float noise is no window)
+            window = None
             if best is not None and sum(1.0 / price for price in best[1]) < 1.0:
+                window = self._judge(tick.market, line, settings)
+            if best is not None and window is not None:
+                verdict = Verdict.of(window)
                 if current is None:
                     new_id = arb_id(self.game_id, tick.market, line, tick.t)
                     current = self.arbs[(tick.market, line)] = OpenArb(
-                        new_id, tick.market, line, tick.t, best, tick.t
+                        new_id, tick.market, line, tick.t, best, tick.t, verdict
                     )
-                elif current.best != best:
-                    current.best, current.last_t = best, tick.t
+                elif current.best != best or current.verdict != verdict:
+                    current.best, current.last_t, current.verdict = best, tick.t, verdict
                 touched[current.arb_id] = (current, None)
             elif current is not None:
                 del self.arbs[(tick.market, line)]
                 touched[current.arb_id] = (current, tick.t)
+
+    def _judge(self, market: str, line: Line, settings: EngineSettings) -> ArbitrageWindow | None:
+        """The line's best prices on the timeline's board, judged by the trader's rules: each best
+        price's quote time against the line's newest, the consensus Shin fair probabilities as the
+        yardstick for a suspect price (``board.arbitrage_window``, as the CLI and the demo judge)."""
+        board = self.board[market]
+        selections = selections_for(market, {s for (_, s) in board})
+        on_line = [
+            self._timed_quote(tick)
+            for (_, selection), tick in board.items()
+            if selection in selections and _line(market, selection, tick.point) == line
+        ]
+        summary = summarise_line(self.game_id, market, line, selections, on_line)
+        return None if summary is None else arbitrage_window(summary, settings.rules)
 
     @property
     def _lines(self) -> dict[LineKey, dict[str, dict[str, float]]]:
@@ -544,7 +609,7 @@ class GameState:
         lines.setdefault((tick.market, line), {}).setdefault(tick.selection, {})[tick.bookmaker] = tick.price
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_lines_index"}
+        return {k: v for k, v in self.__dict__.items() if k not in _UNSTORED}
 
     def _best(self, market: str, line: Line) -> BestLine | None:
         """Best price and book per selection on one line of the board, or None when incomplete."""
@@ -591,6 +656,7 @@ class GameState:
             "best_prices": list(prices),
             "bookmakers": list(books),
             "stakes": list(math.stakes),
+            **_verdict_fields(arb.verdict),
             "updated_at": stamp(until),
             "retracted": False,
         }
@@ -612,6 +678,18 @@ class GameState:
                 del self.published[arb_id_]
 
 
+def _verdict_fields(verdict: Verdict | None) -> dict[str, Any]:
+    if verdict is None:
+        return {}
+    return {
+        "assessment": verdict.status,
+        "net_return": verdict.net_return,
+        "net_stakes": list(verdict.stakes),
+        "stale_selections": list(verdict.stale),
+        "suspect_selections": list(verdict.suspect),
+    }
+
+
 def arb_id(game_id: str, market: str, line: Line, opened_at: int) -> str:
     """Deterministic id of one arbitrage interval, so every re-emission upserts one row."""
     parts = (game_id, market, "" if line is None else repr(float(line)), stamp(opened_at))
@@ -628,6 +706,7 @@ def _line(market: str, selection: str, point: float | None) -> Line:
 
 
 _LINED = frozenset({"spreads", "totals"})
+_UNSTORED = frozenset({"_lines_index", "_quotes"})  # derived per process or batch, never pickled
 _SPREADS, _AWAY = "spreads", "away"
 
 

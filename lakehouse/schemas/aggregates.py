@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import get_args
 
 from lakehouse.schemas.events import KEY_PATTERN, Market, Selection
 from lakehouse.schemas.fields import (
@@ -30,11 +31,16 @@ from lakehouse.schemas.fields import (
     optional,
     required,
 )
+from lakehouse.trading import Status
 
 
 class ArbitrageStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+ASSESSMENTS: tuple[str, ...] = get_args(Status)
+"""The trader's verdicts on an arbitrage window, as ``lakehouse.trading`` defines them."""
 
 
 class SteamDirection(StrEnum):
@@ -231,7 +237,7 @@ MARKET_AGG_1M = AggregateType(
 ARBITRAGE_OPPORTUNITIES = AggregateType(
     name="arbitrage_opportunities",
     topic="agg.arbitrage",
-    schema_version=2,
+    schema_version=3,
     doc="A cross-book arbitrage on one game, market and line, from opening to closing; each update "
     "re-emits the row under the same arb_id.",
     time_column="updated_at",
@@ -263,6 +269,24 @@ ARBITRAGE_OPPORTUNITIES = AggregateType(
         required("stakes", ListOf(DOUBLE), "Equal-payout stakes per 100 staked in total, same order."),
         _UPDATED_AT,
         _RETRACTED,
+        # v3: the trader's judgement (lakehouse.trading) of the window at its last change
+        optional(
+            "assessment",
+            STRING,
+            "suspect (a best price far above the consensus fair price), else stale (a best price "
+            "quoted long before the line's newest quote), else commission_eaten (no profit net of "
+            "exchange commission), else actionable.",
+            enum=tuple(ASSESSMENTS),
+        ),
+        optional("net_return", DOUBLE, "guaranteed_return on prices net of exchange commission."),
+        optional(
+            "net_stakes",
+            ListOf(DOUBLE),
+            "Stakes to place per 100 on prices net of commission, rounded and capped as the trading "
+            "settings say.",
+        ),
+        optional("stale_selections", ListOf(STRING), "Selections whose best price is stale."),
+        optional("suspect_selections", ListOf(STRING), "Selections whose best price is suspect."),
     ),
 )
 

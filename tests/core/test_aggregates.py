@@ -189,9 +189,11 @@ def test_registry_topics_keys_and_lookup() -> None:
         get_aggregate_type("odds")
     envelope_only = {f.name for f in ENVELOPE} - {"event_id", "sport"}
     for agg in ALL:
-        # v2 added `retracted` to the rows an out-of-order quote can undo
+        # v2 added `retracted` to the rows an out-of-order quote can undo; v3 the arbitrage's
+        # assessment by the trader's rules
         retractable = agg in (ARBITRAGE_OPPORTUNITIES, STEAM_MOVES)
-        assert agg.schema_version == (2 if retractable else 1), agg.name
+        expected = 3 if agg is ARBITRAGE_OPPORTUNITIES else 2 if retractable else 1
+        assert agg.schema_version == expected, agg.name
         assert ("retracted" in {f.name for f in agg.fields}) is retractable, agg.name
         assert not envelope_only & {f.name for f in agg.fields}, agg.name  # no envelope
         assert set(agg.key) <= {f.name for f in agg.fields}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -268,3 +270,99 @@ def test_a_steam_move_a_late_quote_undoes_is_retracted() -> None:
         ("shortening", 2, True),
     ]
     assert latest_rows(outputs) == expected_rows(GAME, META, [*moves, earlier], SETTINGS)
+
+
+def _arb_rows(outputs: list[Output]) -> list[dict[str, Any]]:
+    return [r for (agg, _), r in latest_rows(outputs).items() if agg == "arbitrage_opportunities"]
+
+
+def test_an_arbitrage_goes_stale_when_its_line_moves_on_without_it() -> None:
+    """The verdict is the trader's on the board of each quote: a worse price quoted 197 s after the
+    legs changes no best price, yet makes every leg stale (max quote age 120 s)."""
+    legs = [tick(1, "a", "home", 2.2), tick(2, "b", "draw", 3.6), tick(3, "c", "away", 4.0)]
+    later = tick(200, "d", "home", 1.5)
+    for batches in ([legs], [[*legs, later]], [legs, [later]], [[x] for x in [*legs, later]]):
+        _, outputs = run(batches)
+        (arb,) = _arb_rows(outputs)
+        inverse = 1 / 2.2 + 1 / 3.6 + 1 / 4.0  # 0.982: no exchange, so net = gross
+        assert arb["net_return"] == pytest.approx(1 / inverse - 1) and arb["status"] == "open"
+        # equal payout: 100 * (1/price) / inverse, rounded half up to whole units
+        assert arb["net_stakes"] == [round(100 / 2.2 / inverse), round(100 / 3.6 / inverse), 25.0]
+        if later in batches[-1]:
+            assert arb["assessment"] == "stale" and arb["updated_at"] == stamp(T0 + 200 * US)
+            assert arb["stale_selections"] == ["home", "draw", "away"] and arb["age_s"] == 197.0
+        else:
+            assert arb["assessment"] == "actionable" and arb["stale_selections"] == []
+    assert _arb_rows(run([legs, [later]])[1]) == _arb_rows(run([[*legs, later]])[1])
+
+
+def test_exchange_commission_eats_a_thin_arbitrage() -> None:
+    # 1/2.1 + 1/3.7 + 1/4.0 = 0.9965 gross; Betfair's 5% makes the draw 1 + 2.7 x 0.95 = 3.565
+    ticks = [tick(1, "a", "home", 2.1), tick(2, "betfair_ex_uk", "draw", 3.7), tick(3, "c", "away", 4.0)]
+    _, outputs = run([ticks])
+    (arb,) = _arb_rows(outputs)
+    assert arb["guaranteed_return"] == pytest.approx(1 / (1 / 2.1 + 1 / 3.7 + 1 / 4.0) - 1)
+    assert (
+        arb["net_return"] == pytest.approx(1 / (1 / 2.1 + 1 / 3.565 + 1 / 4.0) - 1) and arb["net_return"] < 0
+    )
+    assert arb["assessment"] == "commission_eaten"
+    assert latest_rows(outputs) == expected_rows(GAME, META, ticks, SETTINGS)
+
+
+def test_a_price_far_above_the_consensus_is_suspect() -> None:
+    books = [
+        tick(1, "a", "home", 2.0),
+        tick(2, "a", "draw", 3.4),
+        tick(3, "a", "away", 3.8),
+        tick(4, "b", "home", 2.05),
+        tick(5, "b", "draw", 3.3),
+        tick(6, "b", "away", 3.9),
+    ]
+    palpable = tick(7, "c", "home", 2.9)  # 1/2.9 + 1/3.4 + 1/3.9 = 0.895: a 12% "arbitrage"
+    _, outputs = run([books, [palpable]])
+    (arb,) = _arb_rows(outputs)
+    assert arb["assessment"] == "suspect" and arb["suspect_selections"] == ["home"]
+    assert arb["best_prices"] == [2.9, 3.4, 3.9] and arb["bookmakers"] == ["c", "a", "b"]
+    assert latest_rows(outputs) == expected_rows(GAME, META, [*books, palpable], SETTINGS)
+
+
+def test_the_engine_judges_the_epl_capture_as_the_command_does(shared_data: Path) -> None:
+    """The speed layer's open arbitrages at the end of the real capture carry the verdicts
+    `lakehouse arbitrage` gives the same body: one implementation of the trader's rules."""
+    from lakehouse.market.board import Quote, arbitrage_window, summarise_market
+    from producers.replay import odds_api_capture
+
+    records = odds_api_capture(shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json").events
+    games: dict[str, list[Tick]] = {}
+    metas: dict[str, GameMeta] = {}
+    for r in records:
+        games.setdefault(r["game_id"], []).append(
+            Tick(
+                to_micros(r["event_time"]),
+                r["event_id"],
+                r["market"],
+                r["bookmaker"],
+                r["selection"],
+                r["price"],
+                r["point"],
+                r["is_exchange"],
+                to_micros(r["last_update"]),
+                r["previous_price"],
+            )
+        )
+        metas[r["game_id"]] = GameMeta(
+            r["sport"], r["home_team"], r["away_team"], to_micros(r["commence_time"])
+        )
+    engine = EngineSettings(lateness_s=1e9)  # a snapshot: no quote is late
+    live: dict[str, str] = {}
+    for game_id, ticks in games.items():
+        out, _ = GameState(game_id).apply(ticks, metas[game_id], engine, lambda since: [])
+        arbs = {o.key: o.record for o in out if o.aggregate == "arbitrage_opportunities"}
+        live |= {r["game_id"]: r["assessment"] for r in arbs.values() if r["status"] == "open"}
+    judged = {
+        s.game_id: w.status
+        for s in summarise_market(Quote.from_record(r) for r in records)
+        if (w := arbitrage_window(s)) is not None
+    }
+    assert live == judged
+    assert Counter(live.values()) == {"stale": 11, "suspect": 6, "commission_eaten": 4}

@@ -12,6 +12,7 @@ from cli.main import main
 from lakehouse.market.board import Quote, arbitrage_window, summarise_market
 from lakehouse.odds import InvalidOddsError
 from lakehouse.trading import (
+    EXCHANGE_COMMISSION,
     ArbitrageLeg,
     ArbitrageRules,
     assess_arbitrage,
@@ -160,6 +161,23 @@ def test_the_epl_capture_judged_by_the_rules(shared_data: Path) -> None:
     # The one back/lay that locks a profit backs a price the windows already call suspect.
     assert "back/lay: 90 selections with a lay price, 1 lock a profit net of commission" in result.output
     assert "suspect back price, stale back price: 2024-04-04:liverpool:sheffield-united draw" in result.output
+
+
+def test_the_trading_settings_are_the_command_s_defaults(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> None:
+    """The live aggregates and the command judge by the same settings; a flag overrides one."""
+    capture = shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json"
+    monkeypatch.setenv("LAKEHOUSE_TRADING__MAX_QUOTE_AGE_S", "1e9")  # nothing is stale
+    monkeypatch.setenv("LAKEHOUSE_TRADING__SUSPECT_EDGE", "10")  # nothing is suspect
+    no_commission = json.dumps(dict.fromkeys(EXCHANGE_COMMISSION, 0.0))
+    monkeypatch.setenv("LAKEHOUSE_TRADING__COMMISSION", no_commission)
+    monkeypatch.setenv("LAKEHOUSE_TRADING__STAKE_INCREMENT", "0")  # stakes unrounded: thin ones pay
+    lenient = CliRunner().invoke(main, ["arbitrage", "--file", str(capture)])
+    assert lenient.exit_code == 0, lenient.output
+    assert lenient.output.splitlines()[0].endswith("21 actionable, 0 stale, 0 suspect, 0 commission_eaten")
+    strict = CliRunner().invoke(main, ["arbitrage", "--file", str(capture), "--suspect-edge", "0.1"])
+    assert strict.output.splitlines()[0].endswith("15 actionable, 0 stale, 6 suspect, 0 commission_eaten")
 
 
 def test_arbitrage_window_reads_each_best_price_s_own_quote_time() -> None:

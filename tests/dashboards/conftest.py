@@ -172,7 +172,14 @@ def minute_bars(capture_quotes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _arb(
-    arb_id: str, at: datetime, status: str, ret: float, *, sport: str = "soccer_epl", age: float = 0.0
+    arb_id: str,
+    at: datetime,
+    status: str,
+    ret: float,
+    *,
+    sport: str = "soccer_epl",
+    age: float = 0.0,
+    assessment: str = "actionable",
 ) -> dict[str, Any]:
     return {
         "arb_id": arb_id,
@@ -190,19 +197,27 @@ def _arb(
         "best_prices": [10.0, 5.87, 1.38],
         "bookmakers": ["sport888", "betfair_ex_eu", "pinnacle"],
         "stakes": [10.0, 17.0, 73.0],
+        "assessment": assessment,
+        "net_return": ret - 0.001,
+        "net_stakes": [10.0, 17.0, 73.0],
+        "stale_selections": ["home"] if assessment == "stale" else [],
+        "suspect_selections": ["home"] if assessment == "suspect" else [],
         "updated_at": ts(at),
     }
 
 
 @pytest.fixture(scope="session")
 def arbitrages() -> list[dict[str, Any]]:
-    """a: open, updated; b: opened then closed; c: open NFL; d: open after the range."""
+    """a: open, stale then actionable; b: opened then closed; c: open NFL; d: open after the
+    range; e: open, actionable then suspect."""
     s = timedelta(seconds=1)
     return _valid(
         ARBITRAGE_OPPORTUNITIES,
         [
-            _arb("a", T0 + s, "open", 0.004, age=1),
+            _arb("a", T0 + s, "open", 0.004, age=1, assessment="stale"),
             _arb("a", T0 + 5 * s, "open", 0.005, age=5),
+            _arb("e", T0 + 6 * s, "open", 0.03, age=0),
+            _arb("e", T0 + 7 * s, "open", 0.03, age=1, assessment="suspect"),
             _arb("b", T0 + 2 * s, "open", 0.002, age=2),
             _arb("b", T0 + 30 * s, "closed", 0.002, age=30),
             _arb("c", T0 + 3 * s, "open", 0.010, sport="americanfootball_nfl", age=3),

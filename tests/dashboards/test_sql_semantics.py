@@ -16,7 +16,7 @@ import pytest
 
 from dashboards.build import JSON_DIR
 from dashboards.queries import ALL, iter_panel_queries, iter_variable_queries, load, panel_query
-from tests.support.dashboard_checks import CHECKS
+from tests.support.dashboard_checks import CHECKS, open_arbitrages
 
 DASHBOARDS = sorted(p.stem for p in JSON_DIR.glob("*.json"))
 GAME = "2024-03-30:newcastle-united:west-ham-united"
@@ -103,10 +103,10 @@ def test_checked_panel_matches_the_reference(uid, chosen, druid_sql, records, ti
 def test_reference_values_on_known_records(records, time_range) -> None:
     """The checked panels' expectations on the fixture records, worked out by hand."""
     arbs = records["arbitrage_opportunities"]
-    assert CHECKS["arbitrage_radar"].expected(arbs, *time_range, None) == [{"open_arbitrages": 2}]  # a and c
-    assert CHECKS["arbitrage_radar"].expected(arbs, *time_range, {"sport": "soccer"}) == [
-        {"open_arbitrages": 1}
-    ]
+    # open: a, c and e; actionable by their latest rows: a (stale before) and c, not e (suspect now)
+    assert open_arbitrages(arbs, *time_range) == [{"open_arbitrages": 3}]
+    assert CHECKS["arbitrage_radar"].expected(arbs, *time_range, None) == [{"actionable": 2}]
+    assert CHECKS["arbitrage_radar"].expected(arbs, *time_range, {"sport": "soccer"}) == [{"actionable": 1}]
 
     steam = CHECKS["line_movement_steam"].expected(records["steam_moves"], *time_range, {"sport": "soccer"})
     assert steam == [

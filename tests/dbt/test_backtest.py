@@ -129,12 +129,12 @@ def test_value_bets_and_their_profit_equal_a_recomputation_from_the_file(run, se
         )
 
 
-def test_the_arbitrages_taken_are_the_files_not_suspect_ones(run, shared_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """Every E0 season with Pinnacle's opening prices (2012/13 on): best opening prices under 100%
-    implied and none over 10% above Pinnacle's opening fair line are taken; the others are suspect."""
-    _, _, _, result = run
-    folder = shared_data_dir / "football-data"
-    taken, suspect = set(), set()
+def _e0_opening_arbitrages(folder: Path) -> tuple[set[str], set[str]]:
+    """From the CSV files alone, every E0 season with Pinnacle's opening prices (2012/13 on): the
+    matches whose best opening 1X2 prices at individual bookmakers sum under 100% implied, split
+    into those with no price over 10% above Pinnacle's opening Shin fair line, and the suspect."""
+    taken: set[str] = set()
+    suspect: set[str] = set()
     for path in sorted(folder.glob("E0_*.csv")):
         code = path.stem.split("_")[1]
         if code < "1213" or code > "9000":  # 2000s files have no Pinnacle line
@@ -155,10 +155,41 @@ def test_the_arbitrages_taken_are_the_files_not_suspect_ones(run, shared_data_di
             fair = devig_shin([float(row[c]) for c in ("PSH", "PSD", "PSA")])
             mid, _ = match_of(row, code)
             (suspect if any(b * f - 1 > 0.10 for b, f in zip(best, fair, strict=True)) else taken).add(mid)
+    return taken, suspect
+
+
+def test_the_arbitrages_taken_are_the_files_not_suspect_ones(run, shared_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Best opening prices under 100% implied and none over 10% above Pinnacle's opening fair line
+    are taken; the others are suspect."""
+    _, _, _, result = run
+    taken, suspect = _e0_opening_arbitrages(shared_data_dir / "football-data")
     since = {mid for mid in result.bets["arbitrage"].match_id if mid >= "2012-08"}
     assert since == taken
     assert len(taken) > 5 and len(suspect) > 5
     assert result.arbitrages["suspect"] >= len(suspect)
+
+
+def test_the_arbitrage_mart_judges_by_the_same_rules(warehouse, shared_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """mart_arbitrage_history's assessment (the SQL twin of lakehouse.trading's suspect rule)
+    equals the recomputation from the files, and the backtest's verdicts."""
+    taken, suspect = _e0_opening_arbitrages(shared_data_dir / "football-data")
+    rows = warehouse.query(
+        "select match_id, assessment, suspect_selections, consensus_bookmaker "
+        "from marts.mart_arbitrage_history "
+        "where league = 'E0' and market = 'h2h' and phase = 'opening' and season >= '2012-13'"
+    )
+    got = {r[0]: r[1] for r in rows}
+    assert {m for m, a in got.items() if a == "actionable"} == taken
+    assert {m for m, a in got.items() if a == "suspect"} == suspect
+    assert all(r[3] == "pinnacle" for r in rows)
+    assert all((r[2] is None) == (r[1] == "actionable") for r in rows)
+    # the rule holds on every phase, league and market: suspect exactly when a selection is named
+    anywhere = warehouse.query(
+        "select assessment, count(*), count(suspect_selections) from marts.mart_arbitrage_history group by 1"
+    )
+    counts = {r[0]: (r[1], r[2]) for r in anywhere}
+    assert set(counts) == {"actionable", "suspect"}
+    assert counts["suspect"][0] == counts["suspect"][1] > 0 and counts["actionable"][1] == 0
 
 
 def _number(cell: str) -> float:

@@ -67,7 +67,15 @@ def test_column_types() -> None:
     }
     assert dimension(by_name["stakes"])["castToType"] == "ARRAY<DOUBLE>"
     list_fields = [f for agg in AGGREGATES for f in agg.fields if isinstance(f.type, ListOf)]
-    assert {f.name for f in list_fields} == {"selections", "best_prices", "bookmakers", "stakes"}
+    assert {f.name for f in list_fields} == {
+        "selections",
+        "best_prices",
+        "bookmakers",
+        "stakes",
+        "net_stakes",
+        "stale_selections",
+        "suspect_selections",
+    }
     assert all(f.type.element in (Primitive.STRING, Primitive.DOUBLE) for f in list_fields)
 
 

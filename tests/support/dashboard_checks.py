@@ -109,28 +109,34 @@ def best_price_per_selection(
     return sorted(rows, key=lambda r: (r["game_id"], r["market"], *_nulls_first(r["point"]), r["selection"]))
 
 
-def open_arbitrages(
-    records: Iterable[Record], time_from: datetime, time_to: datetime, variables: VariableValues | None = None
-) -> list[Row]:
-    """Arbitrage radar, "Open arbitrages", from ``arbitrage_opportunities`` records.
-
-    Each arbitrage's state is its latest published row in the range (by ``published_at``) after
-    the sport and competition filters; the stat is one row: ``open_arbitrages`` = states with
-    status ``open`` that are not retracted.
-    """
+def _open_states(
+    records: Iterable[Record], time_from: datetime, time_to: datetime, variables: VariableValues | None
+) -> list[Record]:
+    """Each arbitrage's state (its latest published row in the range, by ``published_at``, after
+    the sport and competition filters) that says open and is not retracted."""
     chosen = _filters(variables, ("sport", "competition"))
     states = _latest(
         (r for r in _in_range(records, ARBITRAGE_OPPORTUNITIES, time_from, time_to) if _keep(r, chosen)),
         key=lambda r: (r["arb_id"], r["game_id"], r["sport"], r["market"], r["point"]),
         at=_published,
     )
-    return [
-        {
-            "open_arbitrages": sum(
-                1 for s in states.values() if s["status"] == "open" and not s.get("retracted")
-            )
-        }
-    ]
+    return [s for s in states.values() if s["status"] == "open" and not s.get("retracted")]
+
+
+def open_arbitrages(
+    records: Iterable[Record], time_from: datetime, time_to: datetime, variables: VariableValues | None = None
+) -> list[Row]:
+    """Arbitrage radar, "Open arbitrages": one row, ``open_arbitrages`` = the open states."""
+    return [{"open_arbitrages": len(_open_states(records, time_from, time_to, variables))}]
+
+
+def actionable_arbitrages(
+    records: Iterable[Record], time_from: datetime, time_to: datetime, variables: VariableValues | None = None
+) -> list[Row]:
+    """Arbitrage radar, "Actionable now": the open states whose latest row's assessment (the
+    trader's verdict) is ``actionable``."""
+    states = _open_states(records, time_from, time_to, variables)
+    return [{"actionable": sum(1 for s in states if s.get("assessment") == "actionable")}]
 
 
 def mean_margin_per_bookmaker(
@@ -256,7 +262,9 @@ CHECKS: dict[str, Check] = {
     c.dashboard: c
     for c in (
         Check(live_odds_board.UID, live_odds_board.BEST_PRICES, MARKET_PRICES_LIVE, best_price_per_selection),
-        Check(arbitrage_radar.UID, arbitrage_radar.OPEN, ARBITRAGE_OPPORTUNITIES, open_arbitrages),
+        Check(
+            arbitrage_radar.UID, arbitrage_radar.ACTIONABLE, ARBITRAGE_OPPORTUNITIES, actionable_arbitrages
+        ),
         Check(bookmaker_margins.UID, bookmaker_margins.MEAN_MARGIN, MARKET_AGG_1M, mean_margin_per_bookmaker),
         Check(
             line_movement_steam.UID,

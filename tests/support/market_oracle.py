@@ -2,8 +2,9 @@
 
 Slow and plain on purpose: every window's board is rebuilt from scratch, and the arbitrage
 timeline re-summarises the whole market with ``lakehouse.market.summarise_market`` after every
-quote.  The engine (``lakehouse.market.engine``) must publish exactly these rows, latest row per
-key, whatever the batching and arrival order.
+quote and judges each line with the trader's rules (``arbitrage_window``).  The engine
+(``lakehouse.market.engine``) must publish exactly these rows, latest row per key, whatever the
+batching and arrival order.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lakehouse.market import EngineSettings, GameMeta, Quote, Tick, detect_steam, line_key, summarise_market
+from lakehouse.market.board import arbitrage_window
 from lakehouse.market.engine import stamp
 from lakehouse.odds import arbitrage
+from lakehouse.trading import ArbitrageWindow
 
 US = 1_000_000
 Rows = dict[tuple[str, str], dict[str, Any]]  # (aggregate, key) -> record
@@ -173,18 +176,23 @@ def expected_rows(game_id: str, meta: GameMeta, ticks: Sequence[Tick], settings:
         }
         for line in {*(k[1] for k in open_arbs if k[0] == t.market), *current}:
             summary = current.get(line)
-            is_arb = summary is not None and summary.is_arbitrage
+            window = None if summary is None else arbitrage_window(summary, settings.rules)
             arb = open_arbs.get((t.market, line))
-            if is_arb and summary is not None:
+            if window is not None and summary is not None:
                 best = (
                     summary.selections,
                     tuple(summary.best_prices[s] for s in summary.selections),
                     tuple(summary.best_bookmakers[s] for s in summary.selections),
                 )
                 if arb is None:
-                    arb = open_arbs[(t.market, line)] = {"opened_at": t.t, "best": best, "last_t": t.t}
-                elif arb["best"] != best:
-                    arb["best"], arb["last_t"] = best, t.t
+                    arb = open_arbs[(t.market, line)] = {
+                        "opened_at": t.t,
+                        "best": best,
+                        "last_t": t.t,
+                        "window": window,
+                    }
+                elif arb["best"] != best or _verdict(arb["window"]) != _verdict(window):
+                    arb["best"], arb["last_t"], arb["window"] = best, t.t, window
                 rows[("arbitrage_opportunities", _arb_id(game_id, t.market, line, arb["opened_at"]))] = _arb(
                     game_id, meta, t.market, line, arb, None
                 )
@@ -223,5 +231,14 @@ def _arb(
         "best_prices": list(prices),
         "bookmakers": list(books),
         "stakes": list(math.stakes),
+        "assessment": arb["window"].status,
+        "net_return": arb["window"].net_return,
+        "net_stakes": list(arb["window"].stakes),
+        "stale_selections": list(arb["window"].stale),
+        "suspect_selections": list(arb["window"].suspect),
         "updated_at": stamp(until),
     }
+
+
+def _verdict(window: ArbitrageWindow) -> tuple[Any, ...]:
+    return (window.status, window.net_return, window.stakes, window.stale, window.suspect)

@@ -2,8 +2,14 @@
     selection among the listed individual bookmakers (no composites, no exchanges); an arbitrage
     when the inverse prices sum to under 1, returning 1 / inverse_sum - 1 on any outcome. A sum
     within 1e-9 of 1 is a book at exactly 100% (2.20/3.50/3.85 sums to 0.9999999999999999 in
-    floating point), not an arbitrage. -#}
+    floating point), not an arbitrage.
+    Each is judged by the trader's rules (lakehouse.trading.assess_arbitrage): a best price whose
+    price x consensus fair probability - 1 exceeds arbitrage_suspect_edge is suspect, the consensus
+    being Pinnacle's Shin fair probabilities of the same line and phase (none before Pinnacle is in
+    the files: then nothing is suspect). A file's prices are collected together, so none is stale;
+    exchanges are not combined, so no commission: net = gross. -#}
 {%- set kinds = var('arbitrage_bookmaker_kinds') %}
+{%- set selections = ['home', 'draw', 'away', 'over', 'under'] %}
 with odds as (
     select * from {{ ref('stg_football_data__odds') }}
     where bookmaker_kind in ({% for kind in kinds %}'{{ kind }}'{% if not loop.last %}, {% endif %}{% endfor %})
@@ -48,12 +54,27 @@ markets as (
     select
         match_id, market, phase, line_key,
         count(*) as selections_priced,
-    {%- for selection in ['home', 'draw', 'away', 'over', 'under'] %}
+    {%- for selection in selections %}
         max(case when selection = '{{ selection }}' then best_price end) as {{ selection }}_price,
         max(case when selection = '{{ selection }}' then bookmakers end) as {{ selection }}_bookmakers{{ ',' if not loop.last }}
     {%- endfor %}
     from best_bookmakers
     group by match_id, market, phase, line_key
+),
+
+pinnacle as (
+    select
+        match_id,
+        market,
+        phase,
+        coalesce(line, -1000) as line_key,
+        shin_home,
+        shin_draw,
+        shin_away,
+        shin_over,
+        shin_under
+    from {{ ref('int_markets_devigged') }}
+    where bookmaker = 'pinnacle'
 ),
 
 summed as (
@@ -64,6 +85,43 @@ summed as (
         + coalesce(1 / away_price, 0) + coalesce(1 / under_price, 0) as inverse_sum
     from markets
     where selections_priced = case market when 'h2h' then 3 else 2 end
+),
+
+judged as (
+    select
+        summed.*,
+        pinnacle.match_id is not null as has_consensus,
+    {%- for selection in selections %}
+        coalesce(
+            summed.{{ selection }}_price * pinnacle.shin_{{ selection }} - 1 > {{ var('arbitrage_suspect_edge') }},
+            false
+        ) as {{ selection }}_suspect{{ ',' if not loop.last }}
+    {%- endfor %}
+    from summed
+    left join pinnacle
+        on
+        summed.match_id = pinnacle.match_id
+        and summed.market = pinnacle.market
+        and summed.phase = pinnacle.phase
+        and summed.line_key = pinnacle.line_key
+),
+
+verdicts as (
+    select
+        *,
+        ltrim(
+            case when home_suspect then ',home' else '' end
+            || case when draw_suspect then ',draw' else '' end
+            || case when away_suspect then ',away' else '' end
+            || case when over_suspect then ',over' else '' end
+            || case when under_suspect then ',under' else '' end,
+            ','
+        ) as suspect_list,
+        case
+            when home_suspect or draw_suspect or away_suspect or over_suspect or under_suspect then 'suspect'
+            else 'actionable'
+        end as assessment
+    from judged
 )
 
 select
@@ -77,14 +135,17 @@ select
     cast(case when summed.line_key = -1000 then null else summed.line_key end as double) as line,
     cast(summed.phase as varchar) as phase,
     cast(compared.bookmakers_compared as bigint) as bookmakers_compared,
-    {%- for selection in ['home', 'draw', 'away', 'over', 'under'] %}
+    {%- for selection in selections %}
         cast({{ selection }}_price as double) as {{ selection }}_price,
         cast({{ selection }}_bookmakers as varchar) as {{ selection }}_bookmakers,
         cast(100 * (1 / {{ selection }}_price) / inverse_sum as double) as {{ selection }}_stake,
     {%- endfor %}
     cast(inverse_sum as double) as inverse_sum,
-    cast(1 / inverse_sum - 1 as double) as arbitrage_return
-from summed
+    cast(1 / inverse_sum - 1 as double) as arbitrage_return,
+    cast(case when summed.has_consensus then 'pinnacle' end as varchar) as consensus_bookmaker,
+    cast(nullif(summed.suspect_list, '') as varchar) as suspect_selections,
+    cast(summed.assessment as varchar) as assessment
+from verdicts as summed
 inner join compared
     on summed.match_id = compared.match_id
     and summed.market = compared.market
