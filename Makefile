@@ -30,7 +30,7 @@ demo: setup
 	$(VENV)/bin/lakehouse demo
 
 test: setup static
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=30
 
 check: python static
 	$(VENV)/bin/pytest -q -m "not integration and not spark"
