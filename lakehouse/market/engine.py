@@ -14,8 +14,10 @@ each (market, bookmaker, selection) at or before it, and every row is defined on
 * ``market_agg_1m``: open/last/min/max/count per window and (market, point, bookmaker,
   selection), with the best price, consensus fair probabilities and margin of the board *at the
   window's end*; ``updated_at`` is the newest event time on that board;
-* ``arbitrage_opportunities``: each interval in which a line's best prices sum below 1, opened
-  and closed at the event times of the quotes that made and ended it;
+* ``arbitrage_opportunities``: each interval in which a line's best prices sum below 1 (the
+  trader's test: a 100% book in float noise is none), opened and closed at the event times of the
+  quotes that made and ended it, with the trader's verdict (``lakehouse.trading``: actionable,
+  stale, suspect, commission_eaten) taken on the board of each quote on the line;
 * ``steam_moves``: selections that moved the same way at several books within one window.
 
 A quote that arrives out of order (older than one already applied) re-derives what it touches:
