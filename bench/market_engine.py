@@ -20,32 +20,12 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
 from bench.report import bench_command
 from lakehouse.config import Settings
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
-from lakehouse.market.engine import Output, to_micros
+from lakehouse.market.engine import Output
 from producers.simulator import Simulator
-
-
-def _tick(r: dict[str, Any]) -> Tick:
-    return Tick(
-        to_micros(r["event_time"]),
-        r["event_id"],
-        r["market"],
-        r["bookmaker"],
-        r["selection"],
-        float(r["price"]),
-        r.get("point"),
-        bool(r["is_exchange"]),
-        to_micros(r["last_update"]),
-        r.get("previous_price"),
-    )
-
-
-def _meta(r: dict[str, Any]) -> GameMeta:
-    return GameMeta(r["sport"], r["home_team"], r["away_team"], to_micros(r["commence_time"]))
 
 
 def _ticks(n: int) -> tuple[dict[str, list[Tick]], dict[str, GameMeta]]:
@@ -55,8 +35,8 @@ def _ticks(n: int) -> tuple[dict[str, list[Tick]], dict[str, GameMeta]]:
     for feed, r in Simulator.for_rate(5000, seed=1).run(10_000):
         if feed != "odds":
             continue
-        games[r["game_id"]].append(_tick(r))
-        metas[r["game_id"]] = _meta(r)
+        games[r["game_id"]].append(Tick.from_record(r))
+        metas[r["game_id"]] = GameMeta.from_record(r)
         sent += 1
         if sent >= n:
             break
@@ -69,8 +49,8 @@ def _capture_ticks(path: Path) -> tuple[dict[str, list[Tick]], dict[str, GameMet
     games: dict[str, list[Tick]] = defaultdict(list)
     metas: dict[str, GameMeta] = {}
     for r in odds_api_capture(path).events:
-        games[r["game_id"]].append(_tick(r))
-        metas[r["game_id"]] = _meta(r)
+        games[r["game_id"]].append(Tick.from_record(r))
+        metas[r["game_id"]] = GameMeta.from_record(r)
     return games, metas
 
 

@@ -112,12 +112,35 @@ class Tick(NamedTuple):
     def order(self) -> tuple[int, str]:
         return (self.t, self.event_id)
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Tick:
+        """A validated ``odds`` record as the engine keeps it (tests and benches drive the engine
+        with records; the Spark job builds ticks from its Arrow columns)."""
+        return cls(
+            to_micros(record["event_time"]),
+            record["event_id"],
+            record["market"],
+            record["bookmaker"],
+            record["selection"],
+            float(record["price"]),
+            record.get("point"),
+            bool(record["is_exchange"]),
+            to_micros(record["last_update"]),
+            record.get("previous_price"),
+        )
+
 
 class GameMeta(NamedTuple):
     sport: str
     home_team: str
     away_team: str
     commence_time: int  # µs
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> GameMeta:
+        return cls(
+            record["sport"], record["home_team"], record["away_team"], to_micros(record["commence_time"])
+        )
 
 
 _NO_META = GameMeta("", "", "", 0)

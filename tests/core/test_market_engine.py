@@ -336,23 +336,8 @@ def test_the_engine_judges_the_epl_capture_as_the_command_does(shared_data: Path
     games: dict[str, list[Tick]] = {}
     metas: dict[str, GameMeta] = {}
     for r in records:
-        games.setdefault(r["game_id"], []).append(
-            Tick(
-                to_micros(r["event_time"]),
-                r["event_id"],
-                r["market"],
-                r["bookmaker"],
-                r["selection"],
-                r["price"],
-                r["point"],
-                r["is_exchange"],
-                to_micros(r["last_update"]),
-                r["previous_price"],
-            )
-        )
-        metas[r["game_id"]] = GameMeta(
-            r["sport"], r["home_team"], r["away_team"], to_micros(r["commence_time"])
-        )
+        games.setdefault(r["game_id"], []).append(Tick.from_record(r))
+        metas[r["game_id"]] = GameMeta.from_record(r)
     engine = EngineSettings(lateness_s=1e9)  # a snapshot: no quote is late
     live: dict[str, str] = {}
     for game_id, ticks in games.items():
