@@ -129,15 +129,30 @@ def apply_topics(
 
 
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
-    """Return once every partition of `names` has a leader, so clients can use them at once."""
+    """Return once every broker knows every partition of `names` and its leader.
+
+    A new topic reaches a cluster's brokers one by one, and a client's next request may go to
+    any of them: one broker's view is not enough (a describe on another failed with "unknown
+    topic").  A client cannot pick the broker that answers, so new clients ask until each
+    broker has answered (``orig_broker_id``) with every topic led.
+    """
     deadline = time.monotonic() + timeout
+    brokers = admin.list_topics(timeout=timeout).brokers
+    bootstrap = ",".join(f"{b.host}:{b.port}" for b in brokers.values())
+    ready: set[int] = set()
     while True:
-        topics = admin.list_topics(timeout=timeout).topics
+        client = AdminClient(admin_config(KafkaSettings(bootstrap_servers=bootstrap)))
+        metadata = client.list_topics(timeout=max(1.0, deadline - time.monotonic()))
+        topics = metadata.topics
         pending = [
             n for n in names if n not in topics or any(p.leader < 0 for p in topics[n].partitions.values())
         ]
         if not pending:
+            ready.add(metadata.orig_broker_id)
+        if ready >= set(brokers):
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"topics without a partition leader after {timeout:.0f}s: {pending}")
-        time.sleep(0.1)
+            unseen = sorted(set(brokers) - ready)
+            raise TimeoutError(f"topics not led on brokers {unseen} after {timeout:.0f}s: {pending or names}")
+        if pending:
+            time.sleep(0.1)
