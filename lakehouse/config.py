@@ -114,7 +114,9 @@ class StreamingSettings(BaseModel):
     max_offsets_per_trigger: int = 800_000
     # The aggregates job: a batch cap, the lateness per game (a quote further behind its game's
     # newest is left out of the live aggregates; silver keeps it), and how long an idle game stays.
-    aggregates_max_offsets_per_trigger: int = 200_000
+    # A backlog drains fastest in big batches: each batch pays a fixed state-store and commit
+    # cost (measured 8.6k/s at 200k, 17.5k/s at 800k on a warm 600k backlog).
+    aggregates_max_offsets_per_trigger: int = 800_000
     aggregates_lateness_s: float = 120.0
     aggregates_idle_s: float = 1800.0
     gold_trigger_interval: str = "10 seconds"  # the gold tables take larger, rarer commits

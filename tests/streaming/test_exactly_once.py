@@ -1,4 +1,9 @@
-"""Exactly-once through bronze and silver while the streaming process is SIGKILLed repeatedly."""
+"""Exactly-once through all four jobs while the streaming process is SIGKILLed repeatedly.
+
+One process runs bronze, silver, aggregates and gold with every checkpoint and state store on S3
+(moto, through s3a); each kill costs a Spark start, so one run covers both the local-restart
+and the object-store cases.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port
@@ -23,7 +29,6 @@ from lakehouse.config import KafkaSettings, Settings
 from producers.simulator import Simulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
-KILLS = 3  # each kill is a Spark start (~30 s on 2 cores); three interrupt the stream repeatedly
 
 
 @pytest.fixture
@@ -36,22 +41,25 @@ def own_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
     broker.stop()
 
 
-def _produce(bootstrap: str) -> tuple[int, set[str], int, int]:
-    """Distinct valid events, some re-sent (duplicates), some malformed; returns the counts."""
-    records = [r for feed, r in Simulator(seed=5).run(240) if feed == "odds"][:3000]
+def _produce(bootstrap: str) -> tuple[int, list[dict[str, Any]], int]:
+    """A simulated market's quotes, 300 of them re-sent a few records after the original (a
+    producer's retry) and 50 malformed; returns records sent, the distinct quotes, malformed."""
+    sim = Simulator(seed=13, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
+    records = [r for feed, r in sim.run(100) if feed == "odds"]
     rng = random.Random(11)
-    duplicates = rng.sample(records, 300)
+    resent = {i + rng.randint(1, 20): records[i] for i in rng.sample(range(len(records) - 21), 300)}
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
     sent = 0
-    for r in records + duplicates:
-        producer.produce("odds.quotes", key=r["game_id"], value=json.dumps(r).encode())
-        sent += 1
+    for i, r in enumerate(records):
+        for record in (r, resent[i]) if i in resent else (r,):
+            producer.produce("odds.quotes", key=record["game_id"], value=json.dumps(record).encode())
+            sent += 1
     bad = [b"{not json", json.dumps({**records[0], "price": 0.5, "event_id": "bad-1"}).encode()] * 25
     for value in bad:
         producer.produce("odds.quotes", key=b"bad", value=value)
         sent += 1
     assert producer.flush(30) == 0
-    return sent, {r["event_id"] for r in records}, len(bad), len(duplicates)
+    return sent, records, len(bad)
 
 
 def _rows(settings: Settings, table: str) -> int:
@@ -59,8 +67,13 @@ def _rows(settings: Settings, table: str) -> int:
     return catalog.load_table(table).scan().to_arrow().num_rows if catalog.table_exists(table) else 0
 
 
-def _start(env: dict[str, str], *extra: str) -> subprocess.Popen:
-    return _start_jobs(env, "--job", "bronze", "--job", "silver", *extra)
+def _end_offsets(bootstrap: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "offsets"})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
+    finally:
+        consumer.close()
 
 
 def _start_jobs(env: dict[str, str], *args: str) -> subprocess.Popen:
@@ -77,92 +90,19 @@ def _start_jobs(env: dict[str, str], *args: str) -> subprocess.Popen:
         )
 
 
-def test_sigkill_restarts_lose_nothing_and_duplicate_nothing(own_broker: KafkaBroker, tmp_path: Path) -> None:
-    total, events, bad, _ = _produce(own_broker.bootstrap)
-    env = {
-        **os.environ,
-        "LAKEHOUSE_STATE_DIR": str(tmp_path / "state"),
-        "LAKEHOUSE_KAFKA__BOOTSTRAP_SERVERS": own_broker.bootstrap,
-        "LAKEHOUSE_STREAMING__MAX_OFFSETS_PER_TRIGGER": "150",  # many small batches to interrupt
-    }
-    settings = Settings(
-        state_dir=tmp_path / "state", kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap)
-    )
-    rng = random.Random(2024)
-    progress = []
-    for _ in range(KILLS):
-        before = _rows(settings, "bronze.kafka_records")
-        proc = _start(env)
-        # Wait until this run has committed something (Spark takes ~8 s to start), then kill
-        # it at a random point of the next batches: mid-stream, whatever the machine's speed.
-        deadline = time.monotonic() + 90
-        while (
-            _rows(settings, "bronze.kafka_records") == before
-            and before < total
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.5)
-        time.sleep(rng.uniform(0.2, 3.0))
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        progress.append(_rows(settings, "bronze.kafka_records"))
-    # The kills really interrupted the stream part-way (not all before it started or after it ended).
-    assert any(0 < n < total for n in progress), progress
-    final = _start(env, "--available-now")
-    assert final.wait(timeout=600) == 0
-
-    settings = Settings(
-        state_dir=tmp_path / "state", kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap)
-    )
-    catalog = load_catalog(settings)
-    bronze = catalog.load_table("bronze.kafka_records").scan().to_arrow()
-    coords = set(
-        zip(
-            bronze["topic"].to_pylist(),
-            bronze["partition"].to_pylist(),
-            bronze["offset"].to_pylist(),
-            strict=True,
-        )
-    )
-    assert bronze.num_rows == len(coords) == total  # exactly one row per Kafka record
-    silver = catalog.load_table("silver.odds_quotes").scan().to_arrow()
-    assert silver.num_rows == len(events)  # duplicates dropped, nothing lost
-    assert set(silver["event_id"].to_pylist()) == events
-    dead = catalog.load_table("silver.dead_letters").scan().to_arrow()
-    assert dead.num_rows == bad
-    assert len(set(dead["kafka_offset"].to_pylist())) == bad
-
-
-def _end_offsets(bootstrap: str, topic: str) -> int:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "offsets"})
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
-    finally:
-        consumer.close()
-
-
-def test_aggregates_and_gold_with_checkpoints_on_s3_survive_sigkill(
+def test_sigkills_lose_nothing_and_duplicate_nothing_with_checkpoints_on_s3(
     own_broker: KafkaBroker, moto_server, tmp_path: Path
 ) -> None:
-    """Checkpoints and state stores on S3 (moto, through s3a); the job is SIGKILLed mid-stream
-    twice; afterwards gold and the topics' latest rows equal the odds math on the input."""
+    """Killed three times at random points: one bronze row per Kafka record, silver exactly the
+    distinct events, each malformed record dead-lettered once, and gold and the topics' latest
+    rows equal the odds math on the input."""
     import boto3
 
     from streaming.aggregates import engine_settings
     from tests.streaming.harness import IsolatedRun, ticks_by_game
     from tests.support.market_oracle import expected_rows
 
-    sim = Simulator(seed=13, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
-    records = [r for feed, r in sim.run(100) if feed == "odds"]
-    producer = Producer(
-        {"bootstrap.servers": own_broker.bootstrap, "enable.idempotence": True, "acks": "all"}
-    )
-    for r in records:
-        producer.produce("odds.quotes", key=r["game_id"], value=json.dumps(r).encode())
-    assert producer.flush(30) == 0
+    total, records, bad = _produce(own_broker.bootstrap)
     s3 = boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="eu-west-1")
     s3.create_bucket(Bucket="checkpoints", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     env = {
@@ -171,40 +111,71 @@ def test_aggregates_and_gold_with_checkpoints_on_s3_survive_sigkill(
         "LAKEHOUSE_KAFKA__BOOTSTRAP_SERVERS": own_broker.bootstrap,
         "LAKEHOUSE_CATALOG__S3_ENDPOINT": moto_server.endpoint,
         "LAKEHOUSE_STREAMING__CHECKPOINT_ROOT": "s3a://checkpoints/run",
+        "LAKEHOUSE_STREAMING__MAX_OFFSETS_PER_TRIGGER": "300",  # many small batches to interrupt
         "LAKEHOUSE_STREAMING__AGGREGATES_MAX_OFFSETS_PER_TRIGGER": "400",
         "LAKEHOUSE_STREAMING__GOLD_TRIGGER_INTERVAL": "1 second",
     }
-    jobs = ("--job", "aggregates", "--job", "gold")
-    rng = random.Random(7)
-    progress = []
-    for _ in range(2):
-        before = _end_offsets(own_broker.bootstrap, "agg.market_prices_live")
-        proc = _start_jobs(env, *jobs)
-        deadline = time.monotonic() + 120
-        while (
-            _end_offsets(own_broker.bootstrap, "agg.market_prices_live") == before
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.5)
-        time.sleep(rng.uniform(0.2, 4.0))
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        progress.append(_end_offsets(own_broker.bootstrap, "agg.market_prices_live"))
-    assert progress[0] > 0, progress
-    final = _start_jobs(env, *jobs, "--available-now")
-    assert final.wait(timeout=600) == 0
-
-    # The checkpoints are on S3, not on the local disk.
-    keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket="checkpoints", Prefix="run/aggregates/").get("Contents", [])
-    ]
-    assert any("/state/" in k for k in keys) and any("/commits/" in k for k in keys), keys[:10]
-    assert not (tmp_path / "state" / "checkpoints" / "aggregates").exists()
-
     settings = Settings(
         state_dir=tmp_path / "state", kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap)
     )
+    jobs = ("--job", "bronze", "--job", "silver", "--job", "aggregates", "--job", "gold")
+
+    def bronze() -> int:
+        return _rows(settings, "bronze.kafka_records")
+
+    def published() -> int:
+        return _end_offsets(own_broker.bootstrap, "agg.market_prices_live")
+
+    # The first kill follows bronze's first commit (mid-bronze), the others the aggregates' next
+    # output (mid-aggregates), each after a random delay: mid-stream, whatever the machine's speed.
+    waits: list[Callable[[], int]] = [bronze, published, published]
+    rng = random.Random(2024)
+    progress = []
+    for wait in waits:
+        before = wait()
+        proc = _start_jobs(env, *jobs)
+        deadline = time.monotonic() + 120
+        while wait() == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(rng.uniform(0.2, 3.0))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        progress.append((bronze(), published()))
+    # The kills really interrupted the stream part-way (not all before it started or after it ended).
+    assert any(0 < b < total for b, _ in progress), progress
+    assert progress[1][1] > 0, progress
+    # The drain at the production batch sizes: the small ones above are there to be interrupted.
+    drain = {k: v for k, v in env.items() if "OFFSETS_PER_TRIGGER" not in k and "GOLD_TRIGGER" not in k}
+    final = _start_jobs(drain, *jobs, "--available-now")
+    assert final.wait(timeout=600) == 0
+
+    # The checkpoints and state are on S3, not on the local disk.
+    for job in ("bronze", "silver", "aggregates"):
+        listed = s3.list_objects_v2(Bucket="checkpoints", Prefix=f"run/{job}/").get("Contents", [])
+        keys = [o["Key"] for o in listed]
+        assert any("/commits/" in k for k in keys), (job, keys[:10])
+    state = s3.list_objects_v2(Bucket="checkpoints", Prefix="run/aggregates/state/").get("KeyCount", 0)
+    assert state > 0
+    assert not (tmp_path / "state" / "checkpoints").exists()
+
+    catalog = load_catalog(settings)
+    table = catalog.load_table("bronze.kafka_records").scan().to_arrow()
+    coords = set(
+        zip(
+            table["topic"].to_pylist(),
+            table["partition"].to_pylist(),
+            table["offset"].to_pylist(),
+            strict=True,
+        )
+    )
+    assert table.num_rows == len(coords) == total  # exactly one row per Kafka record
+    silver = catalog.load_table("silver.odds_quotes").scan().to_arrow()
+    assert silver.num_rows == len(records)  # re-sent quotes dropped, nothing lost
+    assert set(silver["event_id"].to_pylist()) == {r["event_id"] for r in records}
+    dead = catalog.load_table("silver.dead_letters").scan().to_arrow()
+    assert dead.num_rows == bad
+    assert len(set(dead["kafka_offset"].to_pylist())) == bad
+
     run = IsolatedRun(settings, own_broker)
     expected: dict = {}
     for game_id, (meta, ticks) in ticks_by_game(records).items():
