@@ -541,6 +541,7 @@ class GameState:
         for (market, book, selection), tick in self._board_before(start, inclusive=False).items():
             self.board.setdefault(market, {})[(book, selection)] = tick
         self.__dict__.pop("_lines_index", None)
+        self.__dict__.pop("_selections_index", None)
         self.cursor = None
         redone = {arb_id for arb_id, held in self.published.items() if held.opened_at >= start}
         touched: dict[str, tuple[OpenArb, int | None]] = {
@@ -566,6 +567,8 @@ class GameState:
         key = (tick.bookmaker, tick.selection)
         before = market_board.get(key)
         market_board[key] = tick
+        if before is None:  # a new book or selection: the market may have become three-way
+            self.__dict__.get("_selections_index", {}).pop(tick.market, None)
         self._index_line(tick, before)
         self.cursor = tick.order
         if tick.market.endswith("_lay"):
@@ -600,7 +603,7 @@ class GameState:
         price's quote time against the line's newest, the consensus Shin fair probabilities as the
         yardstick for a suspect price (``board.arbitrage_window``, as the CLI and the demo judge)."""
         board = self.board[market]
-        selections = selections_for(market, {s for (_, s) in board})
+        selections = self._selections(market)
         on_line = [
             self._timed_quote(tick)
             for (_, selection), tick in board.items()
@@ -636,18 +639,30 @@ class GameState:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in _UNSTORED}
 
+    def _selections(self, market: str) -> tuple[str, ...]:
+        """``selections_for`` the market's board, kept until a new book or selection joins it
+        (``_best`` asks once per quote, and the board's keys rarely change)."""
+        index: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_selections_index", {})
+        held = index.get(market)
+        if held is None:
+            held = index[market] = selections_for(market, {s for (_, s) in self.board[market]})
+        return held
+
     def _best(self, market: str, line: Line) -> BestLine | None:
         """Best price and book per selection on one line of the board, or None when incomplete."""
-        selections = selections_for(market, {s for (_, s) in self.board[market]})
+        selections = self._selections(market)
         on_line = self._lines.get((market, line), {})
-        best: list[tuple[float, str]] = []
+        prices: list[float] = []
+        books: list[str] = []
         for selection in selections:
-            books = on_line.get(selection)
-            if not books:
+            quoted = on_line.get(selection)
+            if not quoted:
                 return None
-            price = max(books.values())
-            best.append((price, min(b for b, p in books.items() if p == price)))  # ties: first book
-        return selections, tuple(p for p, _ in best), tuple(b for _, b in best)
+            price = max(quoted.values())
+            tied = [b for b, p in quoted.items() if p == price]
+            prices.append(price)
+            books.append(tied[0] if len(tied) == 1 else min(tied))  # ties: first book by name
+        return selections, tuple(prices), tuple(books)
 
     def _arb_outputs(self, touched: dict[str, tuple[OpenArb, int | None]]) -> list[Output]:
         out = []
@@ -731,7 +746,8 @@ def _line(market: str, selection: str, point: float | None) -> Line:
 
 
 _LINED = frozenset({"spreads", "totals"})
-_UNSTORED = frozenset({"_lines_index", "_quotes"})  # derived per process or batch, never pickled
+# Derived per process or batch, never pickled.
+_UNSTORED = frozenset({"_lines_index", "_selections_index", "_quotes"})
 _SPREADS, _AWAY = "spreads", "away"
 
 
