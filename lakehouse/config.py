@@ -115,7 +115,7 @@ class StreamingSettings(BaseModel):
     # The aggregates job: a batch cap, the lateness per game (a quote further behind its game's
     # newest is left out of the live aggregates; silver keeps it), and how long an idle game stays.
     # A backlog drains fastest in big batches: each batch pays a fixed state-store and commit
-    # cost (measured 8.6k/s at 200k, 17.5k/s at 800k on a warm 600k backlog).
+    # cost (an 800k backlog: 12.3k/s at 200k, 18.8k/s at 800k; docs/benchmarks.md#streaming).
     aggregates_max_offsets_per_trigger: int = 800_000
     aggregates_lateness_s: float = 120.0
     aggregates_idle_s: float = 1800.0
