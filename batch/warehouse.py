@@ -44,7 +44,8 @@ log = get_logger(__name__)
 HISTORY = (FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS)
 """Copied into the warehouse under their own names (``raw.football_data_odds``...)."""
 
-Partition = tuple[str, str]  # (league, season)
+Partition = tuple[str, ...]  # values of a table's partition keys: (league, season) by default
+SEASON_KEYS = ("league", "season")
 T = TypeVar("T")
 
 
@@ -65,9 +66,17 @@ class Target(Protocol):
 
     kind: str
 
-    def replace(self, table: str, data: pa.Table, partitions: Sequence[Partition] | None) -> None: ...
+    def replace(
+        self,
+        table: str,
+        data: pa.Table,
+        partitions: Sequence[Partition] | None,
+        keys: Sequence[str] = SEASON_KEYS,
+    ) -> None: ...
 
-    def count(self, table: str, partitions: Sequence[Partition] | None = None) -> int: ...
+    def count(
+        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+    ) -> int: ...
 
     def query(self, sql: str) -> list[tuple[Any, ...]]: ...
 
@@ -197,7 +206,13 @@ def _partition_values(partitions: Sequence[Partition]) -> str:
     def quote(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
-    return ", ".join(f"({quote(league)}, {quote(season)})" for league, season in partitions)
+    return ", ".join("(" + ", ".join(quote(v) for v in values) + ")" for values in partitions)
+
+
+def partition_predicate(partitions: Sequence[Partition], keys: Sequence[str], upper: bool = False) -> str:
+    """``(k1, k2) IN (('a', 'b'), ...)``: the rows of exactly these partitions."""
+    columns = ", ".join(k.upper() if upper else k for k in keys)
+    return f"({columns}) IN ({_partition_values(partitions)})"
 
 
 # --- DuckDB --------------------------------------------------------------------------------
@@ -249,7 +264,13 @@ class DuckDBTarget:
         self.con = connect_duckdb(path, lock_timeout_s)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
-    def replace(self, table: str, data: pa.Table, partitions: Sequence[Partition] | None) -> None:
+    def replace(
+        self,
+        table: str,
+        data: pa.Table,
+        partitions: Sequence[Partition] | None,
+        keys: Sequence[str] = SEASON_KEYS,
+    ) -> None:
         name = f"{self.schema}.{table}"
         self.con.register("incoming", data)
         try:
@@ -259,9 +280,7 @@ class DuckDBTarget:
             else:
                 self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
                 if partitions:
-                    self.con.execute(
-                        f"DELETE FROM {name} WHERE (league, season) IN ({_partition_values(partitions)})"
-                    )
+                    self.con.execute(f"DELETE FROM {name} WHERE {partition_predicate(partitions, keys)}")
                 self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
             self.con.execute("COMMIT")
         except BaseException:
@@ -270,8 +289,10 @@ class DuckDBTarget:
         finally:
             self.con.unregister("incoming")
 
-    def count(self, table: str, partitions: Sequence[Partition] | None = None) -> int:
-        where = f" WHERE (league, season) IN ({_partition_values(partitions)})" if partitions else ""
+    def count(
+        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+    ) -> int:
+        where = f" WHERE {partition_predicate(partitions, keys)}" if partitions else ""
         row = self.con.execute(f"SELECT count(*) FROM {self.schema}.{table}{where}").fetchone()
         return int(row[0]) if row else 0
 
@@ -381,7 +402,13 @@ class SnowflakeTarget:
 
         return call_with_timeout(run, self.timeout_s, sql.split("\n", 1)[0][:80])
 
-    def replace(self, table: str, data: pa.Table, partitions: Sequence[Partition] | None) -> None:
+    def replace(
+        self,
+        table: str,
+        data: pa.Table,
+        partitions: Sequence[Partition] | None,
+        keys: Sequence[str] = SEASON_KEYS,
+    ) -> None:
         name = f"{self.schema}.{table.upper()}"
         columns = ", ".join(f"{f.name.upper()} {snowflake_type(f.type)}" for f in data.schema)
         self._execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
@@ -396,9 +423,7 @@ class SnowflakeTarget:
             if partitions is None:
                 self._execute(f"DELETE FROM {name}")
             elif partitions:
-                self._execute(
-                    f"DELETE FROM {name} WHERE (LEAGUE, SEASON) IN ({_partition_values(partitions)})"
-                )
+                self._execute(f"DELETE FROM {name} WHERE {partition_predicate(partitions, keys, upper=True)}")
             if data.num_rows:
                 self._execute(
                     f"COPY INTO {name} FROM @{stage} FILE_FORMAT = (TYPE = PARQUET) "
@@ -409,8 +434,10 @@ class SnowflakeTarget:
             call_with_timeout(self.conn.rollback, self.timeout_s, "ROLLBACK")
             raise
 
-    def count(self, table: str, partitions: Sequence[Partition] | None = None) -> int:
-        where = f" WHERE (LEAGUE, SEASON) IN ({_partition_values(partitions)})" if partitions else ""
+    def count(
+        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+    ) -> int:
+        where = f" WHERE {partition_predicate(partitions, keys, upper=True)}" if partitions else ""
         rows = self._execute(f"SELECT COUNT(*) FROM {self.schema}.{table.upper()}{where}")
         return int(rows[0][0])
 

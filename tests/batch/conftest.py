@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from lakehouse.config import BatchSettings, CatalogSettings, Settings
+from lakehouse.config import BatchSettings, CatalogSettings, Settings, WarehouseSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD_INPUT = FIXTURES / "bad_input"
@@ -32,3 +33,32 @@ def bad_input_settings(tmp_path: Path) -> Settings:
         catalog=CatalogSettings(kind="local"),
         batch=BatchSettings(football_data_dir=BAD_INPUT),
     )
+
+
+def on_snowflake(settings: Settings, server: dict, raw_schema: str = "raw") -> Settings:
+    """``settings`` pointed at the Snowflake emulator (``fakesnow_server``), loading ``raw_schema``."""
+    return settings.model_copy(
+        update={
+            "warehouse": WarehouseSettings(
+                kind="snowflake",
+                snowflake_account="fakesnow",
+                snowflake_user="fake",
+                snowflake_database="BETTING",
+                snowflake_host=server["host"],
+                snowflake_port=server["port"],
+                snowflake_protocol="http",
+                raw_schema=raw_schema,
+            ),
+            "snowflake_password": SecretStr("snow"),
+        }
+    )
+
+
+def snowflake_rows(server: dict, sql: str) -> list[tuple]:
+    import snowflake.connector
+
+    conn = snowflake.connector.connect(database="BETTING", **server)
+    try:
+        return conn.cursor().execute(sql).fetchall()
+    finally:
+        conn.close()

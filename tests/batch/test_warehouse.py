@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pydantic import SecretStr
 
 from batch.football_data import SeasonFile, parse_season
 from batch.iceberg_load import load_seasons
@@ -16,6 +15,7 @@ from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings, WarehouseSettings
 from lakehouse.football_data import BOOKMAKERS
 from lakehouse.teams import get_registry
+from tests.batch.conftest import on_snowflake, snowflake_rows
 
 HISTORY = ("football_data_matches", "football_data_odds", "football_data_rejects")
 UNKNOWN_BOOK = (
@@ -97,30 +97,7 @@ def test_duckdb_partition_load_replaces_only_those_partitions(loaded_lake: Setti
 
 @pytest.fixture
 def snowflake_settings(loaded_lake: Settings, fakesnow_server: dict) -> Settings:
-    return loaded_lake.model_copy(
-        update={
-            "warehouse": WarehouseSettings(
-                kind="snowflake",
-                snowflake_account="fakesnow",
-                snowflake_user="fake",
-                snowflake_database="BETTING",
-                snowflake_host=fakesnow_server["host"],
-                snowflake_port=fakesnow_server["port"],
-                snowflake_protocol="http",
-            ),
-            "snowflake_password": SecretStr("snow"),
-        }
-    )
-
-
-def snowflake_rows(server: dict, sql: str) -> list[tuple]:
-    import snowflake.connector
-
-    conn = snowflake.connector.connect(database="BETTING", **server)
-    try:
-        return conn.cursor().execute(sql).fetchall()
-    finally:
-        conn.close()
+    return on_snowflake(loaded_lake, fakesnow_server)
 
 
 @pytest.mark.integration
