@@ -7,3 +7,7 @@ scheduled on it."""
 
 WAREHOUSE_MARTS = ("warehouse_marts", "lakehouse://warehouse/marts")
 """(name, uri) of the Asset of the marts ``dbt_build`` builds: ``model_training`` is scheduled on it."""
+
+WAREHOUSE_RAW_LIVE = ("warehouse_raw_live", "lakehouse://warehouse/raw/live")
+"""(name, uri) of the Asset of the warehouse's copies of the live lake tables (silver feeds and
+gold aggregates): ``lake_to_warehouse`` updates it, and ``dbt_build`` is scheduled on it too."""

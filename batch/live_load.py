@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from batch.warehouse import Partition, Target, open_target, to_warehouse_types
+from batch.warehouse import KeyValues, Target, open_target, to_warehouse_types
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS, TableDef
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
@@ -138,7 +138,7 @@ def _load_table(target: Target, live: LiveTable, table: Table, last: int | None)
             return TableLoad(0, (), current.snapshot_id)  # compaction or an empty append
     scan = table.scan(snapshot_id=current.snapshot_id, row_filter=_on_dates(dates) if dates else _all())
     data = _with_event_date(to_warehouse_types(scan.to_arrow()))
-    partitions: list[Partition] | None = None if dates is None else [(d.isoformat(),) for d in dates]
+    partitions: list[KeyValues] | None = None if dates is None else [(d.isoformat(),) for d in dates]
     target.replace(live.warehouse_name, data, partitions, keys=DATE_KEYS)
     return TableLoad(
         data.num_rows,
@@ -163,13 +163,15 @@ def _event_dates(times: pa.ChunkedArray) -> list[date]:
 
 
 def _on_dates(dates: Sequence[date]) -> BooleanExpression:
-    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan, Or
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan, Or, Reference
+    from pyiceberg.expressions.literals import literal
 
     def day(d: date) -> BooleanExpression:
         start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        end = start + timedelta(days=1)
         return And(
-            GreaterThanOrEqual("event_time", start.isoformat()),
-            LessThan("event_time", (start + timedelta(days=1)).isoformat()),
+            GreaterThanOrEqual(term=Reference("event_time"), value=literal(start.isoformat())),
+            LessThan(term=Reference("event_time"), value=literal(end.isoformat())),
         )
 
     expression = day(dates[0])

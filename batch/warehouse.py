@@ -44,7 +44,8 @@ log = get_logger(__name__)
 HISTORY = (FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS, FOOTBALL_DATA_REJECTS)
 """Copied into the warehouse under their own names (``raw.football_data_odds``...)."""
 
-Partition = tuple[str, ...]  # values of a table's partition keys: (league, season) by default
+Partition = tuple[str, str]  # (league, season)
+KeyValues = tuple[str, ...]  # one partition's values of a table's partition keys
 SEASON_KEYS = ("league", "season")
 T = TypeVar("T")
 
@@ -70,12 +71,12 @@ class Target(Protocol):
         self,
         table: str,
         data: pa.Table,
-        partitions: Sequence[Partition] | None,
+        partitions: Sequence[KeyValues] | None,
         keys: Sequence[str] = SEASON_KEYS,
     ) -> None: ...
 
     def count(
-        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+        self, table: str, partitions: Sequence[KeyValues] | None = None, keys: Sequence[str] = SEASON_KEYS
     ) -> int: ...
 
     def query(self, sql: str) -> list[tuple[Any, ...]]: ...
@@ -202,14 +203,14 @@ def open_target(settings: Settings, **kwargs: Any) -> Target:
     )
 
 
-def _partition_values(partitions: Sequence[Partition]) -> str:
+def _partition_values(partitions: Sequence[KeyValues]) -> str:
     def quote(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
     return ", ".join("(" + ", ".join(quote(v) for v in values) + ")" for values in partitions)
 
 
-def partition_predicate(partitions: Sequence[Partition], keys: Sequence[str], upper: bool = False) -> str:
+def partition_predicate(partitions: Sequence[KeyValues], keys: Sequence[str], upper: bool = False) -> str:
     """``(k1, k2) IN (('a', 'b'), ...)``: the rows of exactly these partitions."""
     columns = ", ".join(k.upper() if upper else k for k in keys)
     return f"({columns}) IN ({_partition_values(partitions)})"
@@ -268,7 +269,7 @@ class DuckDBTarget:
         self,
         table: str,
         data: pa.Table,
-        partitions: Sequence[Partition] | None,
+        partitions: Sequence[KeyValues] | None,
         keys: Sequence[str] = SEASON_KEYS,
     ) -> None:
         name = f"{self.schema}.{table}"
@@ -290,7 +291,7 @@ class DuckDBTarget:
             self.con.unregister("incoming")
 
     def count(
-        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+        self, table: str, partitions: Sequence[KeyValues] | None = None, keys: Sequence[str] = SEASON_KEYS
     ) -> int:
         where = f" WHERE {partition_predicate(partitions, keys)}" if partitions else ""
         row = self.con.execute(f"SELECT count(*) FROM {self.schema}.{table}{where}").fetchone()
@@ -406,7 +407,7 @@ class SnowflakeTarget:
         self,
         table: str,
         data: pa.Table,
-        partitions: Sequence[Partition] | None,
+        partitions: Sequence[KeyValues] | None,
         keys: Sequence[str] = SEASON_KEYS,
     ) -> None:
         name = f"{self.schema}.{table.upper()}"
@@ -435,7 +436,7 @@ class SnowflakeTarget:
             raise
 
     def count(
-        self, table: str, partitions: Sequence[Partition] | None = None, keys: Sequence[str] = SEASON_KEYS
+        self, table: str, partitions: Sequence[KeyValues] | None = None, keys: Sequence[str] = SEASON_KEYS
     ) -> int:
         where = f" WHERE {partition_predicate(partitions, keys, upper=True)}" if partitions else ""
         rows = self._execute(f"SELECT COUNT(*) FROM {self.schema}.{table.upper()}{where}")

@@ -17,40 +17,11 @@ from iceberg import ensure_tables
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
 from tests.batch.conftest import on_snowflake, snowflake_rows
+from tests.support.rows import append_rows, silver_quote
 
 D1 = datetime(2025, 3, 1, 15, 0, tzinfo=UTC)
 D2 = D1 + timedelta(days=1)
 D3 = D1 + timedelta(days=2)
-
-
-def _quote(event_id: str, at: datetime, price: float) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "source": "simulator",
-        "sport": "soccer_epl",
-        "event_time": at,
-        "ingested_at": at,
-        "schema_version": 1,
-        "game_id": "g1",
-        "source_game_id": "s1",
-        "bookmaker": "pinnacle",
-        "bookmaker_title": "Pinnacle",
-        "market": "h2h",
-        "selection": "home",
-        "selection_name": "Arsenal",
-        "price": price,
-        "point": None,
-        "is_exchange": False,
-        "last_update": at,
-        "previous_price": None,
-        "home_team": "Arsenal",
-        "away_team": "Chelsea",
-        "commence_time": at,
-        "kafka_topic": "odds.quotes",
-        "kafka_partition": 0,
-        "kafka_offset": int(at.timestamp()),
-        "processed_at": at,
-    }
 
 
 @pytest.fixture
@@ -59,11 +30,6 @@ def lake(tmp_path: Path) -> tuple[Settings, Any]:
     catalog = load_catalog(settings)
     ensure_tables(catalog)
     return settings, catalog
-
-
-def _append(catalog: Any, identifier: str, rows: list[dict[str, Any]]) -> None:
-    table = catalog.load_table(identifier)
-    table.append(pa.Table.from_pylist(rows, schema=table.schema().as_arrow()))
 
 
 def _warehouse(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -83,7 +49,11 @@ def _lake_quotes(catalog: Any) -> list[tuple[Any, ...]]:
 
 def test_appends_land_by_event_date_and_a_rerun_changes_nothing(lake: tuple[Settings, Any]) -> None:
     settings, catalog = lake
-    _append(catalog, "silver.odds_quotes", [_quote("a", D1, 2.0), _quote("b", D1, 2.1), _quote("c", D2, 1.9)])
+    append_rows(
+        catalog,
+        "silver.odds_quotes",
+        [silver_quote("a", D1, 2.0), silver_quote("b", D1, 2.1), silver_quote("c", D2, 1.9)],
+    )
     first = load_live(settings, catalog)
     assert first.tables["silver_odds_quotes"].rows == 3
     assert first.tables["silver_odds_quotes"].dates is None  # first load: the whole table
@@ -95,7 +65,11 @@ def test_appends_land_by_event_date_and_a_rerun_changes_nothing(lake: tuple[Sett
     assert _quotes(settings) == _lake_quotes(catalog)
 
     # A late quote for the first day and a new day: exactly those two dates are replaced.
-    _append(catalog, "silver.odds_quotes", [_quote("d", D1 + timedelta(hours=1), 2.2), _quote("e", D3, 3.0)])
+    append_rows(
+        catalog,
+        "silver.odds_quotes",
+        [silver_quote("d", D1 + timedelta(hours=1), 2.2), silver_quote("e", D3, 3.0)],
+    )
     third = load_live(settings, catalog)
     load = third.tables["silver_odds_quotes"]
     assert load.dates == (D1.date().isoformat(), D3.date().isoformat())
@@ -109,14 +83,14 @@ def test_appends_land_by_event_date_and_a_rerun_changes_nothing(lake: tuple[Sett
 
 def test_a_mark_the_table_no_longer_has_reloads_it_whole(lake: tuple[Settings, Any]) -> None:
     settings, catalog = lake
-    _append(catalog, "silver.odds_quotes", [_quote("a", D1, 2.0), _quote("b", D2, 2.1)])
+    append_rows(catalog, "silver.odds_quotes", [silver_quote("a", D1, 2.0), silver_quote("b", D2, 2.1)])
     load_live(settings, catalog)
     target = DuckDBTarget(settings.duckdb_path)
     try:
         target.con.execute(f"UPDATE raw.{LOADS} SET snapshot_id = 42 WHERE table_name = 'silver_odds_quotes'")
     finally:
         target.close()
-    _append(catalog, "silver.odds_quotes", [_quote("c", D3, 1.5)])
+    append_rows(catalog, "silver.odds_quotes", [silver_quote("c", D3, 1.5)])
     load = load_live(settings, catalog).tables["silver_odds_quotes"]
     assert load.dates is None and load.rows == 3
     assert _quotes(settings) == _lake_quotes(catalog)
@@ -133,7 +107,9 @@ def _live_price(bookmaker: str, price: float) -> dict[str, Any]:
 
 def test_gold_is_replaced_whole_with_the_lake_latest_rows(lake: tuple[Settings, Any]) -> None:
     settings, catalog = lake
-    _append(catalog, "gold.market_prices_live", [_live_price("pinnacle", 2.0), _live_price("bet365", 2.1)])
+    append_rows(
+        catalog, "gold.market_prices_live", [_live_price("pinnacle", 2.0), _live_price("bet365", 2.1)]
+    )
     first = load_live(settings, catalog).tables["gold_market_prices_live"]
     assert first.rows == 2 and first.dates is None
     # The stream's upsert: one book's price replaced (an overwrite snapshot, not an append).
@@ -158,12 +134,12 @@ def test_the_same_on_the_snowflake_emulator(lake: tuple[Settings, Any], fakesnow
         sql = f"SELECT EVENT_ID, PRICE, EVENT_DATE FROM {schema.upper()}.SILVER_ODDS_QUOTES ORDER BY EVENT_ID"
         return [tuple(r) for r in snowflake_rows(fakesnow_server, sql)]
 
-    _append(catalog, "silver.odds_quotes", [_quote("a", D1, 2.0), _quote("c", D2, 1.9)])
+    append_rows(catalog, "silver.odds_quotes", [silver_quote("a", D1, 2.0), silver_quote("c", D2, 1.9)])
     first = load_live(snowflake, catalog)
     assert first.kind == "snowflake" and first.tables["silver_odds_quotes"].rows == 2
     assert held() == _lake_quotes(catalog)
     assert load_live(snowflake, catalog).tables == {}
-    _append(catalog, "silver.odds_quotes", [_quote("b", D1 + timedelta(hours=2), 2.4)])
+    append_rows(catalog, "silver.odds_quotes", [silver_quote("b", D1 + timedelta(hours=2), 2.4)])
     third = load_live(snowflake, catalog).tables["silver_odds_quotes"]
     assert third.dates == (D1.date().isoformat(),) and third.rows == 2
     assert held() == _lake_quotes(catalog)

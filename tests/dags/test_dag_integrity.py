@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"historical_backfill", "dbt_build", "iceberg_maintenance", "teams_sync", "model_training"}
+EXPECTED = {
+    "historical_backfill",
+    "dbt_build",
+    "iceberg_maintenance",
+    "teams_sync",
+    "model_training",
+    "lake_to_warehouse",
+}
 HEAVY = {"pyarrow", "pyiceberg", "pyspark", "duckdb", "snowflake", "dbt", "numpy", "pandas", "batch.pipeline"}
 
 
