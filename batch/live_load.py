@@ -76,6 +76,18 @@ class LiveLoad:
     seconds: float = 0.0
 
 
+def ensure_live_tables(target: Target) -> None:
+    """Every live table and the marks table exist in the warehouse, empty if never loaded: the dbt
+    sources are there from the first backfill on, before any live data is."""
+    target.replace(LOADS, _marks_table([]), [], keys=("table_name",))
+    for live in LIVE_TABLES:
+        empty = _flat(to_warehouse_types(live.table.schema.as_arrow().empty_table()))
+        if live.incremental:
+            target.replace(live.warehouse_name, _with_event_date(empty), [], keys=DATE_KEYS)
+        else:
+            target.replace(live.warehouse_name, empty, [])
+
+
 def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = None) -> LiveLoad:
     """Copy what changed in the live lake tables since the last load into the warehouse."""
     started = time.perf_counter()
@@ -83,7 +95,7 @@ def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = N
     target = target or open_target(settings)
     result = LiveLoad(target.kind)
     try:
-        target.replace(LOADS, _marks_table([]), [], keys=("table_name",))  # created if missing
+        ensure_live_tables(target)
         loaded = {
             name: snapshot
             for name, snapshot in target.query(f"SELECT table_name, snapshot_id FROM {{schema}}.{LOADS}")
@@ -123,7 +135,7 @@ def _load_table(target: Target, live: LiveTable, table: Table, last: int | None)
     if current is None or current.snapshot_id == last:
         return None
     if not live.incremental:
-        data = to_warehouse_types(table.scan().to_arrow())
+        data = _flat(to_warehouse_types(table.scan().to_arrow()))
         target.replace(live.warehouse_name, data, None)
         return TableLoad(data.num_rows, None, current.snapshot_id)
     dates: list[date] | None = None
@@ -137,7 +149,7 @@ def _load_table(target: Target, live: LiveTable, table: Table, last: int | None)
         if not dates:
             return TableLoad(0, (), current.snapshot_id)  # compaction or an empty append
     scan = table.scan(snapshot_id=current.snapshot_id, row_filter=_on_dates(dates) if dates else _all())
-    data = _with_event_date(to_warehouse_types(scan.to_arrow()))
+    data = _with_event_date(_flat(to_warehouse_types(scan.to_arrow())))
     partitions: list[KeyValues] | None = None if dates is None else [(d.isoformat(),) for d in dates]
     target.replace(live.warehouse_name, data, partitions, keys=DATE_KEYS)
     return TableLoad(
@@ -189,6 +201,17 @@ def _all() -> BooleanExpression:
 def _with_event_date(data: pa.Table) -> pa.Table:
     """The warehouse's partition column: the UTC date of ``event_time`` (naive UTC by then)."""
     return data.append_column("event_date", pc.cast(data["event_time"], pa.date32()))
+
+
+def _flat(data: pa.Table) -> pa.Table:
+    """Lists of strings (a news article's team ids) as one comma-separated string: every warehouse
+    reads it the same way (``string_split`` in DuckDB, ``split`` in Snowflake), ids hold no comma."""
+    for i, f in enumerate(data.schema):
+        if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
+            strings = data[f.name].cast(pa.list_(pa.string()))
+            joined = pc.binary_join(strings, ",")
+            data = data.set_column(i, pa.field(f.name, pa.string()), joined)
+    return data
 
 
 def _marks_table(rows: Sequence[tuple[str, int, int]]) -> pa.Table:

@@ -184,6 +184,9 @@ def load_warehouse(
         for name, data in reference_tables(unknown):
             target.replace(name, data, None)
             result.loaded[name] = data.num_rows
+        from batch.live_load import ensure_live_tables  # here: live_load builds on this module
+
+        ensure_live_tables(target)
         result.totals = {name: target.count(name) for name in result.loaded}
     finally:
         if own:

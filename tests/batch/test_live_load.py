@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from batch.live_load import LOADS, load_live
+from batch.live_load import LIVE_TABLES, LOADS, load_live
 from batch.warehouse import DuckDBTarget
 from iceberg import ensure_tables
 from lakehouse.catalog import load_catalog
@@ -143,3 +143,25 @@ def test_the_same_on_the_snowflake_emulator(lake: tuple[Settings, Any], fakesnow
     third = load_live(snowflake, catalog).tables["silver_odds_quotes"]
     assert third.dates == (D1.date().isoformat(),) and third.rows == 2
     assert held() == _lake_quotes(catalog)
+
+
+def test_every_live_table_exists_from_the_first_load_and_lists_read_as_text(
+    lake: tuple[Settings, Any],
+) -> None:
+    settings, catalog = lake
+    article = {
+        "event_id": "n1", "source": "newsapi", "sport": "soccer_epl", "event_time": D1, "ingested_at": D1,
+        "schema_version": 1, "article_id": "a1", "url": "https://example.org/a1", "title": "Derby day",
+        "description": None, "published_at": D1, "outlet": "BBC Sport",
+        "team_ids": ["arsenal", "chelsea"], "teams": ["Arsenal", "Chelsea"], "game_id": None,
+        "kafka_topic": "news.articles", "kafka_partition": 0, "kafka_offset": 7, "processed_at": D1,
+    }  # fmt: skip
+    append_rows(catalog, "silver.news", [article])
+    load = load_live(settings, catalog)
+    assert set(load.tables) == {"silver_news"}
+    tables = {name for (name,) in _warehouse(settings, "SELECT table_name FROM duckdb_tables()")}
+    assert tables == {LOADS, *(live.warehouse_name for live in LIVE_TABLES)}  # empty ones included
+    assert _warehouse(settings, "SELECT team_ids, teams FROM raw.silver_news") == [
+        ("arsenal,chelsea", "Arsenal,Chelsea")
+    ]
+    assert _warehouse(settings, "SELECT count(*) FROM raw.silver_weather") == [(0,)]
