@@ -16,3 +16,11 @@ def type_timestamp() -> str:
 def listagg(measure: str, delimiter_text: str = "','", order_by_clause: str | None = None) -> str:
     order = f" {order_by_clause}" if order_by_clause else ""
     return f"string_agg({measure}, {delimiter_text}{order})"
+
+
+def datediff(first_date: str, second_date: str, datepart: str) -> str:
+    return f"date_diff('{datepart}', {first_date}, {second_date})"
+
+
+def dateadd(datepart: str, interval: int, from_date_or_timestamp: str) -> str:
+    return f"{from_date_or_timestamp} + interval ({interval}) {datepart}"
