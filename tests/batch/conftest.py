@@ -35,7 +35,9 @@ def bad_input_settings(tmp_path: Path) -> Settings:
     )
 
 
-def on_snowflake(settings: Settings, server: dict, raw_schema: str = "raw") -> Settings:
+def on_snowflake(
+    settings: Settings, server: dict, raw_schema: str = "raw", database: str = "BETTING"
+) -> Settings:
     """``settings`` pointed at the Snowflake emulator (``fakesnow_server``), loading ``raw_schema``."""
     return settings.model_copy(
         update={
@@ -43,7 +45,7 @@ def on_snowflake(settings: Settings, server: dict, raw_schema: str = "raw") -> S
                 kind="snowflake",
                 snowflake_account="fakesnow",
                 snowflake_user="fake",
-                snowflake_database="BETTING",
+                snowflake_database=database,
                 snowflake_host=server["host"],
                 snowflake_port=server["port"],
                 snowflake_protocol="http",

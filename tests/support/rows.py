@@ -39,6 +39,19 @@ def silver_quote(event_id: str, at: datetime, price: float) -> dict[str, Any]:
     }
 
 
+def lake_row(identifier: str, **given: Any) -> dict[str, Any]:
+    """A row of the lake table ``identifier``: the given values, every optional column left out
+    as null; a required column left out is a mistake in the test."""
+    from iceberg.tables import TABLES
+
+    fields = TABLES[identifier].schema.fields
+    missing = [f.name for f in fields if f.required and f.name not in given]
+    unknown = set(given) - {f.name for f in fields}
+    if missing or unknown:
+        raise ValueError(f"{identifier}: required {missing} missing, unknown {sorted(unknown)}")
+    return {f.name: given.get(f.name) for f in fields}
+
+
 def append_rows(catalog: Any, identifier: str, rows: list[dict[str, Any]]) -> None:
     """One pyiceberg append (one snapshot) of ``rows`` in the table's own Arrow schema."""
     table = catalog.load_table(identifier)
