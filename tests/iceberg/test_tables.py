@@ -18,6 +18,7 @@ from infra.stack.moto import MotoServer
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
 from lakehouse.schemas import AGGREGATE_TYPES, EVENT_TYPES, iceberg_schema
+from tests.support.rows import silver_quote
 
 LINEAGE = ["kafka_topic", "kafka_partition", "kafka_offset", "processed_at"]
 
@@ -216,35 +217,7 @@ def test_types_only_widen(catalog) -> None:
 
 
 def _odds_row(event_id: str, **extra: object) -> dict[str, object]:
-    now = datetime(2025, 3, 1, 15, 0, tzinfo=UTC)
-    return {
-        "event_id": event_id,
-        "source": "simulator",
-        "sport": "soccer_epl",
-        "event_time": now,
-        "ingested_at": now,
-        "schema_version": 1,
-        "game_id": "g1",
-        "source_game_id": "s1",
-        "bookmaker": "pinnacle",
-        "bookmaker_title": "Pinnacle",
-        "market": "h2h",
-        "selection": "home",
-        "selection_name": "Arsenal",
-        "price": 2.1,
-        "point": None,
-        "is_exchange": False,
-        "last_update": now,
-        "previous_price": None,
-        "home_team": "Arsenal",
-        "away_team": "Chelsea",
-        "commence_time": now,
-        "kafka_topic": "odds.quotes",
-        "kafka_partition": 0,
-        "kafka_offset": 1,
-        "processed_at": now,
-        **extra,
-    }
+    return {**silver_quote(event_id, datetime(2025, 3, 1, 15, 0, tzinfo=UTC), 2.1), **extra}
 
 
 @pytest.mark.integration
