@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from batch.warehouse import KeyValues, Target, open_target, to_warehouse_types
+from batch.warehouse import KeyValues, Target, load_reference, open_target, to_warehouse_types
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS, TableDef
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
@@ -96,6 +96,7 @@ def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = N
     result = LiveLoad(target.kind)
     try:
         ensure_live_tables(target)
+        load_reference(target)
         loaded = {
             name: snapshot
             for name, snapshot in target.query(f"SELECT table_name, snapshot_id FROM {{schema}}.{LOADS}")

@@ -158,6 +158,24 @@ def reference_tables(unknown_bookmakers: Iterable[tuple[str, str]] = ()) -> list
 # --- the load ------------------------------------------------------------------------------
 
 
+def load_reference(target: Target) -> dict[str, int]:
+    """The reference tables (rows by name), with every history table there, empty if never loaded.
+
+    Both loads call it, so the dbt project builds on a warehouse that holds only live data too.
+    """
+    for td in HISTORY:
+        target.replace(td.name, to_warehouse_types(td.schema.as_arrow().empty_table()), [])
+    unknown = target.query(
+        f"SELECT DISTINCT bookmaker_code, bookmaker FROM {{schema}}.{FOOTBALL_DATA_ODDS.name} "
+        "WHERE bookmaker_kind = 'unknown'"
+    )
+    loaded = {}
+    for name, data in reference_tables(unknown):
+        target.replace(name, data, None)
+        loaded[name] = data.num_rows
+    return loaded
+
+
 def load_warehouse(
     settings: Settings,
     catalog: Catalog,
@@ -177,13 +195,7 @@ def load_warehouse(
             target.replace(td.name, data, parts)
             result.loaded[td.name] = data.num_rows
             result.counted[td.name] = target.count(td.name, parts)
-        unknown = target.query(
-            f"SELECT DISTINCT bookmaker_code, bookmaker FROM {{schema}}.{FOOTBALL_DATA_ODDS.name} "
-            "WHERE bookmaker_kind = 'unknown'"
-        )
-        for name, data in reference_tables(unknown):
-            target.replace(name, data, None)
-            result.loaded[name] = data.num_rows
+        result.loaded.update(load_reference(target))
         from batch.live_load import ensure_live_tables  # here: live_load builds on this module
 
         ensure_live_tables(target)

@@ -30,7 +30,8 @@ shin_inputs as (
 
 {{ shin_newton_ctes(
     'shin_inputs',
-    ['market_quote_id', 'match_id', 'league', 'season', 'bookmaker', 'bookmaker_kind', 'market', 'phase',
+    ['market_quote_id', 'price_source', 'match_id', 'match_date', 'league', 'season', 'bookmaker',
+     'bookmaker_kind', 'market', 'phase',
      'line', 'home_price', 'draw_price', 'away_price', 'over_price', 'under_price', 'overround', 'margin',
      'implied_1', 'implied_2', 'implied_3'],
     ['shin_a_1', 'shin_a_2', 'shin_a_3']
@@ -50,7 +51,9 @@ fair as (
 
 select
     market_quote_id,
+    price_source,
     match_id,
+    match_date,
     league,
     season,
     bookmaker,

@@ -1,18 +1,22 @@
 {#- One row per quoted market: a bookmaker's prices for every selection of one market of one
-    match in one phase, side by side, with the overround when every selection is priced. -#}
+    match in one phase, side by side, with the overround when every selection is priced; history
+    and live alike (int_prices_unioned). -#}
 with odds as (
-    select * from {{ ref('stg_football_data__odds') }}
+    select * from {{ ref('int_prices_unioned') }}
 ),
 
 markets as (
     select
+        price_source,
         match_id,
+        match_date,
         league,
         season,
         bookmaker,
         bookmaker_kind,
         market,
         phase,
+        has_draw,
         -- spreads: the home handicap, read from the home (or over) row whatever the away row says
         max(case when selection in ('home', 'over') then line end) as line,
         count(*) as selection_count,
@@ -22,13 +26,13 @@ markets as (
         max(case when selection = 'over' then price end) as over_price,
         max(case when selection = 'under' then price end) as under_price
     from odds
-    group by match_id, league, season, bookmaker, bookmaker_kind, market, phase
+    group by price_source, match_id, match_date, league, season, bookmaker, bookmaker_kind, market, phase, has_draw
 ),
 
 completed as (
     select
         *,
-        case market when 'h2h' then 3 else 2 end as expected_selection_count,
+        case when market = 'h2h' and has_draw then 3 else 2 end as expected_selection_count,
         -- summed in a fixed selection order (not sum()), so the value is the same on every run
         -- and equals lakehouse.odds.overround of the prices in that order
         coalesce(1 / home_price, 0) + coalesce(1 / over_price, 0) + coalesce(1 / draw_price, 0)
@@ -38,7 +42,9 @@ completed as (
 
 select
     {{ composite_key(['match_id', 'bookmaker', 'market', 'phase']) }} as market_quote_id,
+    price_source,
     match_id,
+    match_date,
     league,
     season,
     bookmaker,

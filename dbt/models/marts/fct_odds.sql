@@ -1,16 +1,16 @@
 {#- One row per match, bookmaker, market and selection: the opening and the closing price side
-    by side (closing prices exist from 2019/20; Pinnacle's h2h close from 2012/13). -#}
+    by side, for the history (closing prices exist from 2019/20; Pinnacle's h2h close from
+    2012/13) and for live games (`price_source`; a live game's close is its last quote before kick-off,
+    int_live_prices_phased). -#}
 with odds as (
-    select * from {{ ref('stg_football_data__odds') }}
-),
-
-matches as (
-    select match_id, match_date from {{ ref('stg_football_data__matches') }}
+    select * from {{ ref('int_prices_unioned') }}
 ),
 
 phases as (
     select
+        price_source,
         match_id,
+        match_date,
         league,
         season,
         bookmaker,
@@ -22,13 +22,14 @@ phases as (
         max(case when phase = 'opening' then line end) as opening_line,
         max(case when phase = 'closing' then line end) as closing_line
     from odds
-    group by match_id, league, season, bookmaker, bookmaker_kind, market, selection
+    group by price_source, match_id, match_date, league, season, bookmaker, bookmaker_kind, market, selection
 )
 
 select
-    cast({{ composite_key(['phases.match_id', 'bookmaker', 'market', 'selection']) }} as varchar) as odds_id,
-    cast(phases.match_id as varchar) as match_id,
-    cast(matches.match_date as date) as match_date,
+    cast({{ composite_key(['match_id', 'bookmaker', 'market', 'selection']) }} as varchar) as odds_id,
+    cast(price_source as varchar) as price_source,
+    cast(match_id as varchar) as match_id,
+    cast(match_date as date) as match_date,
     cast(league as varchar) as league,
     cast(season as varchar) as season,
     cast(bookmaker as varchar) as bookmaker,
@@ -45,4 +46,4 @@ select
             then closing_price / opening_price - 1
     end as double) as price_move
 from phases
-inner join matches on phases.match_id = matches.match_id
+where match_date is not null

@@ -1,4 +1,5 @@
-{#- Overround per bookmaker, league, season, market and phase, over its complete markets. -#}
+{#- Overround per price source (history or live), bookmaker, league, season, market and phase,
+    over its complete markets. -#}
 with markets as (
     select * from {{ ref('int_odds_pivoted_to_markets') }}
     where is_complete
@@ -6,6 +7,7 @@ with markets as (
 
 margins as (
     select
+        price_source,
         bookmaker,
         bookmaker_kind,
         league,
@@ -20,11 +22,13 @@ margins as (
         avg(margin) as mean_margin,
         sum(case when overround < 1 then 1 else 0 end) as markets_under_book
     from markets
-    group by bookmaker, bookmaker_kind, league, season, market, phase
+    group by price_source, bookmaker, bookmaker_kind, league, season, market, phase
 )
 
 select
-    cast({{ composite_key(['bookmaker', 'league', 'season', 'market', 'phase']) }} as varchar) as bookmaker_margin_id,
+    cast({{ composite_key(['price_source', 'bookmaker', 'league', 'season', 'market', 'phase']) }} as varchar)
+        as bookmaker_margin_id,
+    cast(price_source as varchar) as price_source,
     cast(bookmaker as varchar) as bookmaker,
     cast(bookmaker_kind as varchar) as bookmaker_kind,
     cast(league as varchar) as league,

@@ -28,6 +28,7 @@ valued as (
 
 select
     cast(odds_id as varchar) as closing_line_value_id,
+    cast(price_source as varchar) as price_source,
     cast(match_id as varchar) as match_id,
     cast(match_date as date) as match_date,
     cast(league as varchar) as league,

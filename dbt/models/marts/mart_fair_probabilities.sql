@@ -5,10 +5,6 @@ with markets as (
     where market = 'h2h' and bookmaker in ('pinnacle', 'market_avg', 'betbrain_avg')
 ),
 
-matches as (
-    select match_id, match_date from {{ ref('stg_football_data__matches') }}
-),
-
 sourced as (
     select
         *,
@@ -26,9 +22,10 @@ ranked as (
 )
 
 select
-    cast({{ composite_key(['ranked.match_id', 'probability_source', 'phase']) }} as varchar) as fair_probability_id,
-    cast(ranked.match_id as varchar) as match_id,
-    cast(matches.match_date as date) as match_date,
+    cast({{ composite_key(['match_id', 'probability_source', 'phase']) }} as varchar) as fair_probability_id,
+    cast(price_source as varchar) as price_source,
+    cast(match_id as varchar) as match_id,
+    cast(match_date as date) as match_date,
     cast(league as varchar) as league,
     cast(season as varchar) as season,
     cast(probability_source as varchar) as probability_source,
@@ -46,5 +43,4 @@ select
     cast(multiplicative_draw as double) as multiplicative_draw,
     cast(multiplicative_away as double) as multiplicative_away
 from ranked
-inner join matches on ranked.match_id = matches.match_id
-where pick = 1
+where pick = 1 and match_date is not null

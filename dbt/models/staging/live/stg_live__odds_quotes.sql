@@ -1,7 +1,7 @@
 with source as (
     {{ source_or_empty('live', 'silver_odds_quotes', {
         'event_id': 'varchar', 'source': 'varchar', 'sport': 'varchar', 'event_time': 'timestamp',
-        'game_id': 'varchar', 'bookmaker': 'varchar', 'market': 'varchar', 'selection': 'varchar',
+        'game_id': 'varchar', 'bookmaker': 'varchar', 'bookmaker_title': 'varchar', 'market': 'varchar', 'selection': 'varchar',
         'price': 'double', 'point': 'double', 'is_exchange': 'boolean', 'previous_price': 'double',
         'home_team': 'varchar', 'away_team': 'varchar', 'commence_time': 'timestamp'
     }) }}
@@ -15,6 +15,7 @@ renamed as (
         event_time as quoted_at,
         game_id,
         bookmaker,
+        bookmaker_title,
         market,
         selection,
         price,
