@@ -16,7 +16,7 @@ per key, so each load replaces them whole.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -88,8 +88,16 @@ def ensure_live_tables(target: Target) -> None:
             target.replace(live.warehouse_name, empty, [])
 
 
-def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = None) -> LiveLoad:
-    """Copy what changed in the live lake tables since the last load into the warehouse."""
+Check = Callable[[str, pa.Table], None]
+"""Called with a table's warehouse name and the lake rows about to replace its rows; raises to stop
+the load of that table (``batch.quality.gate``)."""
+
+
+def load_live(
+    settings: Settings, catalog: Catalog, *, target: Target | None = None, check: Check | None = None
+) -> LiveLoad:
+    """Copy what changed in the live lake tables since the last load into the warehouse, each
+    table's rows through ``check`` first when given."""
     started = time.perf_counter()
     own = target is None
     target = target or open_target(settings)
@@ -105,7 +113,7 @@ def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = N
             if not catalog.table_exists(live.table.identifier):
                 continue
             table = catalog.load_table(live.table.identifier)
-            outcome = _load_table(target, live, table, loaded.get(live.warehouse_name))
+            outcome = _load_table(target, live, table, loaded.get(live.warehouse_name), check)
             if outcome is None:
                 continue
             result.tables[live.warehouse_name] = outcome
@@ -130,13 +138,18 @@ def load_live(settings: Settings, catalog: Catalog, *, target: Target | None = N
     return result
 
 
-def _load_table(target: Target, live: LiveTable, table: Table, last: int | None) -> TableLoad | None:
+def _load_table(
+    target: Target, live: LiveTable, table: Table, last: int | None, check: Check | None = None
+) -> TableLoad | None:
     """Replace what changed in one table since snapshot ``last``; None when nothing did."""
     current = table.current_snapshot()
     if current is None or current.snapshot_id == last:
         return None
     if not live.incremental:
-        data = _flat(to_warehouse_types(table.scan().to_arrow()))
+        rows = table.scan(snapshot_id=current.snapshot_id).to_arrow()
+        if check:
+            check(live.warehouse_name, rows)
+        data = _flat(to_warehouse_types(rows))
         target.replace(live.warehouse_name, data, None)
         return TableLoad(data.num_rows, None, current.snapshot_id)
     dates: list[date] | None = None
@@ -150,7 +163,10 @@ def _load_table(target: Target, live: LiveTable, table: Table, last: int | None)
         if not dates:
             return TableLoad(0, (), current.snapshot_id)  # compaction or an empty append
     scan = table.scan(snapshot_id=current.snapshot_id, row_filter=_on_dates(dates) if dates else _all())
-    data = _with_event_date(_flat(to_warehouse_types(scan.to_arrow())))
+    rows = scan.to_arrow()
+    if check:
+        check(live.warehouse_name, rows)
+    data = _with_event_date(_flat(to_warehouse_types(rows)))
     partitions: list[KeyValues] | None = None if dates is None else [(d.isoformat(),) for d in dates]
     target.replace(live.warehouse_name, data, partitions, keys=DATE_KEYS)
     return TableLoad(

@@ -221,6 +221,7 @@ class BackfillResult:
     iceberg: dict[str, int] = field(default_factory=dict)  # rows read back, loaded partitions
     warehouse: dict[str, int] = field(default_factory=dict)  # rows in the warehouse, loaded partitions
     warehouse_kind: str | None = None
+    quality: list[dict[str, Any]] = field(default_factory=list)  # each suite's result, before the load
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -232,6 +233,7 @@ class BackfillResult:
             "iceberg": self.iceberg,
             "warehouse": self.warehouse,
             "warehouse_kind": self.warehouse_kind,
+            "quality": self.quality,
             "seconds": self.seconds,
         }
 
@@ -246,7 +248,9 @@ def backfill(
     warehouse: bool = True,
     progress: Progress | None = None,
 ) -> BackfillResult:
-    """Land, load Iceberg, then the warehouse, for the chosen seasons; returns the counts."""
+    """Land, load Iceberg, check the data's quality, then load the warehouse, for the chosen
+    seasons; returns the counts. A critical quality failure raises ``QualityError`` before the
+    warehouse load (batch.quality)."""
     season_files = discover(settings, leagues, seasons, start, end)
     partitions = [(sf.league, sf.season) for sf in season_files]
     result = BackfillResult(partitions)
@@ -271,6 +275,15 @@ def backfill(
         progress("iceberg", 1, 1)
 
     if warehouse:
+        from batch.quality import check_history, enforce
+
+        started = time.perf_counter()
+        checked = check_history(settings, load_catalog(settings), partitions, stage="backfill")
+        result.quality = [r.as_dict() for r in checked]
+        result.seconds["quality"] = round(time.perf_counter() - started, 3)
+        enforce(checked)
+        if progress:
+            progress("quality", 1, 1)
         started = time.perf_counter()
         load = load_to_warehouse(settings, partitions)
         result.warehouse_kind = load.kind

@@ -470,6 +470,7 @@ def batch_backfill(
                 tasks[step] = progress.add_task(step, total=total)
             progress.update(tasks[step], completed=done, total=total)
 
+        from batch.quality import QualityError
         from batch.warehouse import WarehouseTimeout, WarehouseUnavailable
 
         try:
@@ -482,7 +483,7 @@ def batch_backfill(
                 warehouse=not no_warehouse,
                 progress=advance,
             )
-        except (WarehouseUnavailable, WarehouseTimeout, BackfillInputError) as exc:
+        except (WarehouseUnavailable, WarehouseTimeout, BackfillInputError, QualityError) as exc:
             raise click.ClickException(str(exc)) from None
     parsed = result.parsed
     click.echo(
@@ -496,6 +497,11 @@ def batch_backfill(
     for step, counts in (("iceberg", result.iceberg), (result.warehouse_kind, result.warehouse)):
         if counts:
             click.echo(f"{step}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    for suite in result.quality:
+        click.echo(
+            f"quality {suite['table']}: {suite['rows']} rows, {suite['evaluated']} expectations, "
+            f"{len(suite['failures'])} warnings"
+        )
     click.echo("seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items()))
 
 

@@ -1,8 +1,9 @@
-"""dbt_build: `dbt build` (models, then their tests) whenever the backfill lands new raw data.
+"""dbt_build: `dbt build` (models, then their tests) whenever new raw data lands in the warehouse.
 
-Scheduled on the warehouse's raw football-data Asset (data-aware scheduling), so it runs after
-every successful ``historical_backfill`` and never on a clock. The target follows the configured
-warehouse unless the ``target`` param names one (``duckdb``, ``snowflake``, ``fakesnow``);
+Scheduled on the warehouse's raw Assets (data-aware scheduling, either of them), so it runs after
+every successful ``historical_backfill`` and ``lake_to_warehouse``, and never on a clock. The
+target follows the configured warehouse unless the ``target`` param names one (``duckdb``,
+``snowflake``, ``fakesnow``);
 ``select`` narrows the build (dbt selectors, e.g. ``tag:nightly``). A successful build updates
 the marts' Asset, on which ``model_training`` runs. Logic: ``batch.dbt_build``.
 """
@@ -15,12 +16,13 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from batch.assets import WAREHOUSE_MARTS, WAREHOUSE_RAW_FOOTBALL_DATA
+from batch.assets import WAREHOUSE_MARTS, WAREHOUSE_RAW_FOOTBALL_DATA, WAREHOUSE_RAW_LIVE
 
 
 @dag(
     dag_id="dbt_build",
-    schedule=[Asset(*WAREHOUSE_RAW_FOOTBALL_DATA)],
+    # either load: a backfill's history or an hourly copy of the live tables
+    schedule=Asset(*WAREHOUSE_RAW_FOOTBALL_DATA) | Asset(*WAREHOUSE_RAW_LIVE),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -3,7 +3,9 @@
 One mapped task per (league, season) lands the file and then replaces that season's Iceberg
 partitions; the warehouse is loaded once for every season of the run and updates the Asset
 ``dbt_build`` is scheduled on; the last task checks that no row went missing between the
-steps and returns the counts, rejects included. Logic lives in ``batch.pipeline``; this file
+steps and returns the counts, rejects included. Before the warehouse load, the history's
+expectation suites run over the loaded seasons (``batch.quality``): a critical failure stops
+the run with the warehouse untouched. Logic lives in ``batch.pipeline``; this file
 only wires it (and imports nothing heavy at parse time).
 
 Params: ``leagues`` (default: the settings' leagues), ``seasons`` (``2023-24``...) or a
@@ -114,6 +116,23 @@ def historical_backfill() -> None:
             "iceberg": iceberg_counts(settings, [(sf.league, sf.season)]),
         }
 
+    @task(retries=1)
+    def check_quality(loads: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The history's expectation suites over the loaded seasons, before the warehouse load: a
+        critical failure stops the run here (the warehouse keeps its last good load), naming the
+        expectation; warnings are recorded (batch.quality)."""
+        from batch.quality import QualityError, check_history, enforce
+        from lakehouse.catalog import load_catalog
+
+        settings = _settings(params or {})
+        partitions = [(load["league"], load["season"]) for load in loads]
+        results = check_history(settings, load_catalog(settings), partitions, stage="backfill")
+        try:
+            enforce(results)
+        except QualityError as exc:
+            raise AirflowFailException(str(exc)) from None  # bad data: a retry cannot fix it
+        return {"tables": [r.as_dict() for r in results]}
+
     @task(outlets=[WAREHOUSE_RAW])
     def load_warehouse(loads: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Copy the loaded seasons from Iceberg into the warehouse's raw schema."""
@@ -159,7 +178,9 @@ def historical_backfill() -> None:
         }
 
     loads = load_iceberg_season.expand(partition=land_raw_file.expand(partition=plan_seasons()))
-    check_counts(loads, load_warehouse(loads))  # type: ignore[arg-type]  # XComArgs resolve at run time
+    warehouse = load_warehouse(loads)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    check_quality(loads) >> warehouse  # type: ignore[arg-type]
+    check_counts(loads, warehouse)  # type: ignore[arg-type]  # XComArgs resolve at run time
 
 
 historical_backfill()

@@ -2,8 +2,11 @@
 
 Each run copies what changed since the last run (``batch.live_load``): silver by the event dates
 its appends touched since the last loaded Iceberg snapshot, gold whole.  A re-run, or a run with
-nothing new, changes nothing.  Loads DuckDB by default and Snowflake when configured, like the
-history; a successful run updates the live raw Asset, on which ``dbt_build`` runs.
+nothing new, changes nothing.  Each table's rows go through its expectation suite first
+(``batch.quality``): a critical failure stops that table's load (its mark does not move, so the
+next run tries the same rows again) and fails the run naming the expectation.  Loads DuckDB by
+default and Snowflake when configured, like the history; a successful run updates the live raw
+Asset, on which ``dbt_build`` runs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from batch.assets import WAREHOUSE_RAW_LIVE
 
@@ -36,11 +40,15 @@ def lake_to_warehouse() -> None:
     def load_live_tables() -> dict[str, Any]:
         """Rows written and event dates replaced per warehouse table; totals after the load."""
         from batch.live_load import load_live
+        from batch.quality import QualityError, gate
         from lakehouse.catalog import load_catalog
         from lakehouse.config import Settings
 
         settings = Settings()
-        result = load_live(settings, load_catalog(settings))
+        try:
+            result = load_live(settings, load_catalog(settings), check=gate(settings, "lake_to_warehouse"))
+        except QualityError as exc:
+            raise AirflowFailException(str(exc)) from None  # bad data: a retry cannot fix it
         return {
             "kind": result.kind,
             "tables": {

@@ -279,7 +279,8 @@ def test_price_marts_work_on_live_prices(live_marts: Any) -> None:
     )
     fair = live_marts(
         "select phase, shin_home, shin_draw, shin_away, multiplicative_home, multiplicative_draw, "
-        "multiplicative_away from marts.mart_fair_probabilities where price_source = 'live' order by phase desc"
+        "multiplicative_away from marts.mart_fair_probabilities where price_source = 'live' "
+        "order by phase desc"
     )
     expected = [
         (phase, *devig_shin([p[s] for s in order]), *devig_multiplicative([p[s] for s in order]))
