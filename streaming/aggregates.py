@@ -66,14 +66,7 @@ Kafka time (for freshness) and the late and duplicate quotes left out."""
 
 
 def engine_settings(settings: Settings) -> EngineSettings:
-    s = settings.streaming
-    return EngineSettings(
-        window_s=s.window_s,
-        lateness_s=s.aggregates_lateness_s,
-        steam_threshold_pct=s.steam_threshold_pct,
-        steam_min_books=s.steam_min_books,
-        rules=settings.trading.rules(),
-    )
+    return EngineSettings.of(settings)
 
 
 def _micros(series: pd.Series) -> list[int]:

@@ -40,7 +40,7 @@ import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lakehouse.market.board import (
     Line,
@@ -62,6 +62,9 @@ from lakehouse.schemas import (
     format_timestamp,
 )
 from lakehouse.trading import ArbitrageRules, ArbitrageWindow
+
+if TYPE_CHECKING:
+    from lakehouse.config import Settings
 
 __all__ = [
     "EngineSettings",
@@ -153,6 +156,18 @@ class EngineSettings:
     steam_threshold_pct: float = 2.0
     steam_min_books: int = 3
     rules: ArbitrageRules = field(default_factory=ArbitrageRules)  # the trader's judgement of a window
+
+    @classmethod
+    def of(cls, settings: Settings) -> EngineSettings:
+        """The engine as configured: the speed layer runs it so, and the batch reconciliation too."""
+        s = settings.streaming
+        return cls(
+            window_s=s.window_s,
+            lateness_s=s.aggregates_lateness_s,
+            steam_threshold_pct=s.steam_threshold_pct,
+            steam_min_books=s.steam_min_books,
+            rules=settings.trading.rules(),
+        )
 
     @property
     def window_us(self) -> int:

@@ -17,6 +17,7 @@ EXPECTED = {
     "model_training",
     "lake_to_warehouse",
     "data_quality",
+    "lambda_reconciliation",
 }
 HEAVY = {"pyarrow", "pyiceberg", "pyspark", "duckdb", "snowflake", "dbt", "numpy", "pandas", "batch.pipeline"}
 
