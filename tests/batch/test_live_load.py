@@ -16,6 +16,7 @@ from batch.warehouse import DuckDBTarget
 from iceberg import ensure_tables
 from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings
+from lakehouse.football_data import LEAGUES
 from tests.batch.conftest import on_snowflake, snowflake_rows
 from tests.support.rows import append_rows, silver_quote
 
@@ -160,7 +161,18 @@ def test_every_live_table_exists_from_the_first_load_and_lists_read_as_text(
     load = load_live(settings, catalog)
     assert set(load.tables) == {"silver_news"}
     tables = {name for (name,) in _warehouse(settings, "SELECT table_name FROM duckdb_tables()")}
-    assert tables == {LOADS, *(live.warehouse_name for live in LIVE_TABLES)}  # empty ones included
+    # empty ones included, and the history and reference tables: dbt builds on live data alone
+    history = {"football_data_matches", "football_data_odds", "football_data_rejects"}
+    assert tables == {
+        LOADS,
+        *(live.warehouse_name for live in LIVE_TABLES),
+        *history,
+        "teams",
+        "bookmakers",
+        "leagues",
+    }
+    assert _warehouse(settings, "SELECT count(*) FROM raw.football_data_odds") == [(0,)]
+    assert _warehouse(settings, "SELECT count(*) FROM raw.leagues") == [(len(LEAGUES),)]
     assert _warehouse(settings, "SELECT team_ids, teams FROM raw.silver_news") == [
         ("arsenal,chelsea", "Arsenal,Chelsea")
     ]

@@ -26,10 +26,10 @@ from batch.quality import (
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS, TableDef
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings
-from lakehouse.health import HealthReporter
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
 from lakehouse.schemas import EVENT_TYPES, SchemaValidationError, validate
 from producers.replay import odds_api_capture
+from tests.support.health import RecordingHealth
 
 pytestmark = pytest.mark.integration
 
@@ -102,20 +102,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(state_dir=tmp_path, kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"))
 
 
-class _Samples(HealthReporter):
-    """A HealthReporter keeping what it would send."""
-
-    def __init__(self) -> None:
-        self.component, self.samples = "quality", []
-
-    def emit(self, metrics: Any, labels: Any = None) -> int:
-        self.samples += [(m, v, dict(labels or {})) for m, v in metrics.items()]
-        return len(metrics)
-
-    def flush(self, timeout: float = 5.0) -> int:
-        return 0
-
-
 def test_every_lake_and_history_table_has_a_suite_from_its_definition() -> None:
     known = suites()
     tables = [f"{td.namespace}_{td.name}" for td in (*SILVER_FEEDS.values(), *GOLD_TABLES.values())]
@@ -133,7 +119,7 @@ def test_every_lake_and_history_table_has_a_suite_from_its_definition() -> None:
 def test_real_batches_pass_and_reach_data_docs_and_health(
     settings: Settings, quotes: pd.DataFrame, season: tuple[pd.DataFrame, pd.DataFrame], windows: pd.DataFrame
 ) -> None:
-    health = _Samples()
+    health = RecordingHealth("quality")
     matches, odds = season
     batches = {
         "silver_odds_quotes": quotes,
@@ -175,7 +161,7 @@ def test_a_bad_batch_is_caught_with_the_failing_expectations_named(
     bad.loc[7, "commence_time"] = bad.loc[7, "event_time"] + timedelta(days=3 * 365)  # years ahead
     bad.loc[9, "commence_time"] = pd.Timestamp("1980-05-01", tz="UTC")  # and before any football-data
     bad.loc[8, "market"] = "corners"
-    [result] = check(settings, {"silver_odds_quotes": bad}, stage="test", health=_Samples())
+    [result] = check(settings, {"silver_odds_quotes": bad}, stage="test", health=RecordingHealth("quality"))
     failed = {f.expectation: f for f in result.failures}
     assert set(failed) == {
         "expect_column_values_to_be_between(price)",
@@ -215,7 +201,10 @@ def test_a_broken_consensus_and_a_wild_margin(
     assert wild.loc[0, "bookmaker_kind"] == "bookmaker"
     wild.loc[market, "price"] = 1.5  # 1/1.5 * 3 = an overround of 2
     gold, history = check(
-        settings, {"gold_market_agg_1m": bars, FOOTBALL_DATA_ODDS.name: wild}, stage="test", health=_Samples()
+        settings,
+        {"gold_market_agg_1m": bars, FOOTBALL_DATA_ODDS.name: wild},
+        stage="test",
+        health=RecordingHealth("quality"),
     )
     assert [f.expectation for f in gold.failures] == [
         "expect_column_values_to_be_between(fair_prob_shin_sum) on lines"
@@ -238,7 +227,10 @@ def test_a_missing_column_fails_the_suite_without_a_traceback(
     settings: Settings, quotes: pd.DataFrame
 ) -> None:
     [result] = check(
-        settings, {"silver_odds_quotes": quotes.drop(columns=["price"])}, stage="test", health=_Samples()
+        settings,
+        {"silver_odds_quotes": quotes.drop(columns=["price"])},
+        stage="test",
+        health=RecordingHealth("quality"),
     )
     names = {f.expectation for f in result.failures}
     assert "expect_table_columns_to_match_set()" in names and not result.passed
@@ -247,18 +239,12 @@ def test_a_missing_column_fails_the_suite_without_a_traceback(
 
 
 def test_health_samples_reach_the_topic(kafka_broker: Any, tmp_path: Path, quotes: pd.DataFrame) -> None:
-    from confluent_kafka import Consumer
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     settings = Settings(state_dir=tmp_path, kafka=KafkaSettings(bootstrap_servers=kafka_broker.bootstrap))
     check(settings, {"silver_odds_quotes": quotes.head(50)}, stage="schedule")
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_broker.bootstrap,
-            "group.id": "quality-test",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe(["pipeline.health"])
+    consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": "quality-test"})
+    consumer.assign([TopicPartition("pipeline.health", 0, OFFSET_BEGINNING)])  # no group join to wait for
     seen: dict[str, float] = {}
     deadline = datetime.now(UTC) + timedelta(seconds=30)
     while len(seen) < 3 and datetime.now(UTC) < deadline:

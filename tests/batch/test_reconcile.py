@@ -16,28 +16,16 @@ from iceberg import ensure_tables
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS
 from lakehouse.catalog import load_catalog
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings
-from lakehouse.health import HealthReporter
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
 from lakehouse.schemas import SchemaValidationError, validate
 from producers.replay import odds_api_capture
+from tests.support.health import RecordingHealth
 
 pytestmark = pytest.mark.integration
 
 CAPTURES = sorted(
     (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "odds-api").rglob("*.json")
 )
-
-
-class _Samples(HealthReporter):
-    def __init__(self) -> None:
-        self.component, self.samples = "reconciliation", []
-
-    def emit(self, metrics: Any, labels: Any = None) -> int:
-        self.samples += [(m, v, dict(labels or {})) for m, v in metrics.items()]
-        return len(metrics)
-
-    def flush(self, timeout: float = 5.0) -> int:
-        return 0
 
 
 def _stamp(value: Any) -> Any:
@@ -107,7 +95,7 @@ def lake(tmp_path: Path) -> tuple[Settings, Any, list[dict[str, Any]]]:
 
 def test_gold_equals_the_batch_recomputation_then_a_corrupted_row_is_found(lake: Any) -> None:
     settings, catalog, quotes = lake
-    health = _Samples()
+    health = RecordingHealth("reconciliation")
     result = reconcile(settings, catalog, days=3650, health=health)
     assert result.quotes == len(quotes) and result.games == len({q["game_id"] for q in quotes})
     assert result.compared["market_agg_1m"] > 1000, result.compared
@@ -128,7 +116,7 @@ def test_gold_equals_the_batch_recomputation_then_a_corrupted_row_is_found(lake:
             data.schema.get_field_index("fair_prob_shin"), "fair_prob_shin", pa.array(corrupt)
         ).take(keep)
     )
-    found = reconcile(settings, catalog, days=3650, health=_Samples())
+    found = reconcile(settings, catalog, days=3650, health=RecordingHealth("reconciliation"))
     reasons = sorted(m.reason.split(":")[0] for m in found.mismatches)
     assert reasons == ["fair_prob_shin", "missing in gold"], mismatch_summary(found)
     assert found.worst_difference == pytest.approx(1e-6, rel=1e-3) and found.worst_difference > TOLERANCE

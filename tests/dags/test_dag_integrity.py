@@ -62,7 +62,8 @@ def test_backfill_maps_per_season_and_feeds_dbt_through_an_asset(dag_bag: Any) -
         "plan_seasons": [],
         "land_raw_file": ["plan_seasons"],
         "load_iceberg_season": ["land_raw_file"],
-        "load_warehouse": ["load_iceberg_season"],
+        "check_quality": ["load_iceberg_season"],  # the suites run before any row reaches the warehouse
+        "load_warehouse": ["check_quality", "load_iceberg_season"],
         "check_counts": ["load_iceberg_season", "load_warehouse"],
     }
 
