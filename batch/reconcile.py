@@ -126,10 +126,20 @@ def _differences(key: tuple[str, str], gold: Mapping[str, Any], batch: Mapping[s
 
 
 def reconcile(
-    settings: Settings, catalog: Catalog, *, days: float = 2.0, health: HealthReporter | None = None
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    days: float = 2.0,
+    closed_before: datetime | None = None,
+    health: HealthReporter | None = None,
 ) -> Reconciliation:
     """Gold's closed windows of the games quoted in the last ``days`` (of silver's event time)
-    against their recomputation from every silver quote of those games."""
+    against their recomputation from every silver quote of those games.
+
+    A window is closed when it ends by ``closed_before``: by default the newest quote in silver
+    less the allowed lateness; later when the stream is known to have drained its input (a
+    replay, a backfill of the stream), so every window is final.
+    """
     started = time.perf_counter()
     engine = EngineSettings.of(settings)
     silver = catalog.load_table(SILVER_FEEDS["odds"].identifier)
@@ -138,7 +148,7 @@ def reconcile(
         return Reconciliation(None)
     newest: datetime = max(recent["event_time"].to_pylist())
     since = newest - timedelta(days=days)
-    closed_before = format_timestamp(newest - timedelta(seconds=engine.lateness_s))
+    cutoff = format_timestamp(closed_before or newest - timedelta(seconds=engine.lateness_s))
     games = sorted(
         {
             g
@@ -157,8 +167,8 @@ def reconcile(
             if record["game_id"] in games:
                 plain = _plain(record)
                 gold[(name, "|".join(str(plain.get(c)) for c in key))] = plain
-    result = Reconciliation(closed_before, games=len(games), quotes=len(quotes))
-    result.compared, result.mismatches = compare(gold, batch, closed_before)
+    result = Reconciliation(cutoff, games=len(games), quotes=len(quotes))
+    result.compared, result.mismatches = compare(gold, batch, cutoff)
     result.seconds = round(time.perf_counter() - started, 3)
     log.info("lambda reconciliation", **result.as_dict())
     _report(settings, result, health)
