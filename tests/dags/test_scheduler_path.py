@@ -62,7 +62,9 @@ def airflow_standalone(tmp_path: Path) -> Iterator[tuple[Airflow, Path]]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # As a user runs it: every DAG paused until asked for. Unpaused, the hourly ones
+        # (lake_to_warehouse, lambda_reconciliation) would run at once and take the DuckDB file.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         # SQLite lets one writer in at a time; pysqlite's default 5 s lock wait is too short when
@@ -106,6 +108,9 @@ def airflow_standalone(tmp_path: Path) -> Iterator[tuple[Airflow, Path]]:
             return dags if {"historical_backfill", "dbt_build"} <= dags else None
 
         airflow.wait("the API server and the DAGs", parsed, 300)
+        for dag_id in ("historical_backfill", "dbt_build"):  # the two this path needs
+            response = airflow.http.patch(f"/dags/{dag_id}", json={"is_paused": False}, timeout=150)
+            assert response.status_code == 200, response.text
         yield airflow, state
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
