@@ -4,10 +4,14 @@
     A game has a close once the feed has moved past its kick-off (the newest quote loaded is
     later than it), so an upcoming game's latest price is not called its close. A market's phase
     is priced at one line: the opening at the line first offered, the close at the line last
-    quoted before kick-off. League: the football-data division when the competition is exactly
-    one (soccer_epl is E0), else the competition; season: the kick-off's July-to-June season. -#}
+    quoted before kick-off. Lay prices (h2h_lay) stay out: they are not prices to back.
+    League: the football-data division when the competition is exactly one (soccer_epl is E0),
+    else the competition; season: the kick-off's July-to-June season. -#}
 with quotes as (
     select * from {{ ref('stg_live__odds_quotes') }}
+    -- the history's markets: an exchange's lay prices (h2h_lay) are the other side of a bet, not
+    -- a price to back, so they have no place beside the books' opening and closing prices
+    where market in ('h2h', 'totals', 'spreads')
 ),
 
 feed as (
