@@ -27,6 +27,7 @@ from infra.stack.topics import apply_topics
 from lakehouse.catalog import load_catalog
 from lakehouse.config import KafkaSettings, Settings
 from producers.simulator import Simulator
+from tests.support.live_marts import assert_live_marts_hold_silver
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -191,44 +192,5 @@ def test_sigkills_lose_nothing_and_duplicate_nothing_with_checkpoints_on_s3(
     checked = reconcile(settings, catalog, days=3650, closed_before=datetime.now(UTC))
     assert checked.quotes == len(records) and checked.compared["market_agg_1m"] > 100, checked.as_dict()
     assert checked.mismatches == [], mismatch_summary(checked)
-    # And the warehouse: lake_to_warehouse's load (every table through its suite) and dbt give
-    # live marts holding exactly silver's quotes: counts and a value checksum.
-    _live_marts_hold_silver(settings, catalog, silver, tmp_path)
-
-
-def _live_marts_hold_silver(settings: Settings, catalog: Any, silver: Any, tmp_path: Path) -> None:
-    import duckdb
-
-    from batch.live_load import load_live
-    from batch.quality import gate
-    from tests.dbt.conftest import DUCKDB_BUILD_TIMEOUT_S, run_dbt
-
-    loaded = load_live(settings, catalog, check=gate(settings, "test"))
-    assert loaded.totals["silver_odds_quotes"] == silver.num_rows
-    build = run_dbt(
-        ["build", "--target", "duckdb", "--indirect-selection", "cautious", "--select",
-         "+mart_line_movement", "+fct_odds"],
-        tmp_path / "dbt",
-        {"LAKEHOUSE_WAREHOUSE__DUCKDB_PATH": str(settings.duckdb_path)},
-        DUCKDB_BUILD_TIMEOUT_S,
-    )  # fmt: skip
-    assert build.returncode == 0 and not build.failed(), build.output[-3000:]
-    rows = silver.to_pylist()
-    lines: dict[tuple[Any, ...], list[tuple[Any, str, float]]] = {}
-    for r in rows:
-        key = (r["game_id"], r["bookmaker"], r["market"], r["selection"], r["point"])
-        lines.setdefault(key, []).append((r["event_time"], r["event_id"], r["price"]))
-    opening = sum(min(quotes)[2] for quotes in lines.values())
-    latest = sum(max(quotes)[2] for quotes in lines.values())
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        marts = con.execute(
-            "SELECT count(*), sum(quotes), sum(opening_price), sum(latest_price) "
-            "FROM marts.mart_line_movement"
-        ).fetchone()
-        staged = con.execute(
-            "SELECT count(*), count(DISTINCT quote_id), sum(price) FROM staging.stg_live__odds_quotes"
-        ).fetchone()
-    assert staged[:2] == (silver.num_rows, silver.num_rows)
-    assert staged[2] == pytest.approx(sum(r["price"] for r in rows), abs=1e-6)
-    assert marts[:2] == (len(lines), silver.num_rows)
-    assert marts[2:] == pytest.approx((opening, latest), abs=1e-6)
+    # And the warehouse: lake_to_warehouse's load and dbt give live marts holding silver's quotes.
+    assert_live_marts_hold_silver(settings, catalog, silver, tmp_path)
