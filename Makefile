@@ -29,7 +29,9 @@ jars: python
 demo: setup
 	$(VENV)/bin/lakehouse demo
 
-test: setup static
+# The JVM artifacts' download and the static checks run side by side (network vs CPU).
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target setup static
 	$(VENV)/bin/pytest --durations=30
 
 check: python static
