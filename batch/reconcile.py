@@ -1,10 +1,11 @@
-"""The Lambda check: the speed layer's window aggregates recomputed from silver and compared with gold.
+"""The Lambda check: the speed layer's aggregates recomputed from silver and compared with gold.
 
 The batch side replays each game's silver quotes, all at once in event-time order, through the
 shared market engine (``lakehouse.market``): the odds math the stream runs, which gives the same
 rows whatever the batching (the engine's determinism is held to an independent oracle by the
-tests). Only closed windows are compared, those ending at least the allowed lateness before the
-newest quote in silver, which no late quote can change any more. A row missing on either side,
+tests). Only final rows are compared, which no late quote can change any more: 1-minute windows
+and steam moves ending, arbitrage windows closed, and live prices last quoted, at least the
+allowed lateness before the newest quote in silver. A row missing on either side,
 or any value that differs (numbers by more than ``TOLERANCE``), is a mismatch. Results go to the
 log and ``pipeline.health`` (component ``reconciliation``); the ``lambda_reconciliation`` DAG
 fails on a mismatch.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,29 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-COMPARED = ("market_agg_1m", "steam_moves")
-"""The window aggregates: a closed window's row is final, so both layers must hold the same."""
+
+def _window_closed(row: Mapping[str, Any], cutoff: str) -> bool:
+    return bool(row["window_end"] <= cutoff)
+
+
+def _arbitrage_closed(row: Mapping[str, Any], cutoff: str) -> bool:
+    return row["status"] == "closed" and row["closed_at"] is not None and row["closed_at"] <= cutoff
+
+
+def _price_settled(row: Mapping[str, Any], cutoff: str) -> bool:
+    return bool(row["updated_at"] <= cutoff)
+
+
+FINAL: dict[str, Callable[[Mapping[str, Any], str], bool]] = {
+    "market_agg_1m": _window_closed,
+    "steam_moves": _window_closed,
+    "arbitrage_opportunities": _arbitrage_closed,
+    "market_prices_live": _price_settled,
+}
+"""When a row is final, so both layers must hold the same: a window ended by the cutoff, an
+arbitrage window closed by it, a live price whose latest quote is no later than it."""
+
+COMPARED = tuple(FINAL)
 
 TOLERANCE = 1e-9
 
@@ -94,21 +116,25 @@ def recompute(quotes: Iterable[Mapping[str, Any]], engine: EngineSettings) -> Ro
 
 
 def compare(gold: Rows, batch: Rows, closed_before: str) -> tuple[dict[str, int], list[Mismatch]]:
-    """Rows per aggregate compared, and the mismatches, over the windows ending by ``closed_before``."""
+    """Rows per aggregate compared, and the mismatches, over the rows final by ``closed_before``.
 
-    def closed(rows: Rows) -> Rows:
-        return {k: r for k, r in rows.items() if k[0] in COMPARED and r["window_end"] <= closed_before}
+    Whether a key is final is judged on the batch's row (silver is the truth), on gold's when the
+    batch has none: a live price gold has not caught up with yet is skipped, not reported."""
 
-    gold, batch = closed(gold), closed(batch)
+    def final(key: tuple[str, str]) -> bool:
+        row = batch.get(key) or gold[key]
+        return key[0] in FINAL and FINAL[key[0]](row, closed_before)
+
+    keys = sorted(k for k in gold.keys() | batch.keys() if final(k))
     mismatches: list[Mismatch] = []
-    for key in sorted(gold.keys() | batch.keys()):
+    for key in keys:
         if key not in gold:
             mismatches.append(Mismatch(*key, "missing in gold"))
         elif key not in batch:
             mismatches.append(Mismatch(*key, "missing in the batch"))
         else:
             mismatches += _differences(key, gold[key], batch[key])
-    compared = {agg: sum(1 for k in gold.keys() | batch.keys() if k[0] == agg) for agg in COMPARED}
+    compared = {agg: sum(1 for k in keys if k[0] == agg) for agg in COMPARED}
     return compared, mismatches
 
 
@@ -143,19 +169,13 @@ def reconcile(
     started = time.perf_counter()
     engine = EngineSettings.of(settings)
     silver = catalog.load_table(SILVER_FEEDS["odds"].identifier)
-    recent = silver.scan(selected_fields=("game_id", "event_time")).to_arrow()
-    if recent.num_rows == 0:
+    newest = _newest_event_time(silver)
+    if newest is None:
         return Reconciliation(None)
-    newest: datetime = max(recent["event_time"].to_pylist())
     since = newest - timedelta(days=days)
     cutoff = format_timestamp(closed_before or newest - timedelta(seconds=engine.lateness_s))
-    games = sorted(
-        {
-            g
-            for g, t in zip(recent["game_id"].to_pylist(), recent["event_time"].to_pylist(), strict=True)
-            if t >= since
-        }
-    )
+    recent = silver.scan(row_filter=f"event_time >= '{since.isoformat()}'", selected_fields=("game_id",))
+    games = sorted(set(recent.to_arrow()["game_id"].to_pylist()))
     quotes = silver.scan(row_filter=_one_of("game_id", games)).to_arrow().to_pylist()
     batch = recompute(quotes, engine)
     gold: Rows = {}
@@ -163,16 +183,23 @@ def reconcile(
     for name in COMPARED:
         table = catalog.load_table(GOLD_TABLES[name].identifier)
         key = aggregates[name].key
-        for record in table.scan(row_filter=f"window_end >= '{since.isoformat()}'").to_arrow().to_pylist():
-            if record["game_id"] in games:
-                plain = _plain(record)
-                gold[(name, "|".join(str(plain.get(c)) for c in key))] = plain
+        for record in table.scan(row_filter=_one_of("game_id", games)).to_arrow().to_pylist():
+            plain = _plain(record)
+            gold[(name, "|".join(str(plain.get(c)) for c in key))] = plain
     result = Reconciliation(cutoff, games=len(games), quotes=len(quotes))
     result.compared, result.mismatches = compare(gold, batch, cutoff)
     result.seconds = round(time.perf_counter() - started, 3)
     log.info("lambda reconciliation", **result.as_dict())
     _report(settings, result, health)
     return result
+
+
+def _newest_event_time(silver: Any) -> datetime | None:
+    """The newest quote's event time from the data files' column bounds: no data file is read."""
+    files = silver.inspect.files().to_pylist()
+    bounds = [f["readable_metrics"]["event_time"]["upper_bound"] for f in files]
+    newest = max((b for b in bounds if b is not None), default=None)
+    return None if newest is None else newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest
 
 
 def _one_of(column: str, values: Sequence[str]) -> str:

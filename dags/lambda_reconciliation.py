@@ -1,8 +1,9 @@
-"""lambda_reconciliation: the speed layer's closed windows against a batch recomputation, hourly.
+"""lambda_reconciliation: the speed layer's final rows against a batch recomputation, hourly.
 
-Recomputes the window aggregates (1-minute bars, steam moves) of the games quoted in the last
-``days`` from every silver quote of those games, with the shared market engine, and compares
-them with gold: every row and every value, numbers to 1e-9 (``batch.reconcile``). The counts,
+Recomputes the aggregates (1-minute bars, steam moves, arbitrage windows, live prices) of the
+games quoted in the last ``days`` from every silver quote of those games, with the shared market
+engine, and compares the final ones (ended, closed or last quoted by the allowed lateness) with
+gold: every row and every value, numbers to 1e-9 (``batch.reconcile``). The counts,
 mismatches, worst difference and example keys go to ``pipeline.health`` (component
 ``reconciliation``); a mismatch fails the run with a one-line summary.
 """
@@ -34,8 +35,8 @@ from airflow.sdk.exceptions import AirflowFailException
 )
 def lambda_reconciliation() -> None:
     @task
-    def reconcile_closed_windows(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Gold's closed windows against their recomputation from silver; fails on a mismatch."""
+    def reconcile_final_rows(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Gold's final rows against their recomputation from silver; fails on a mismatch."""
         from batch.reconcile import mismatch_summary, reconcile
         from lakehouse.catalog import load_catalog
         from lakehouse.config import Settings
@@ -46,7 +47,7 @@ def lambda_reconciliation() -> None:
             raise AirflowFailException(mismatch_summary(result))
         return result.as_dict()
 
-    reconcile_closed_windows()
+    reconcile_final_rows()
 
 
 lambda_reconciliation()

@@ -36,8 +36,8 @@ def _stamp(value: Any) -> Any:
     )
 
 
-def _rows(td: Any, records: list[dict[str, Any]], **lineage: Any) -> pa.Table:
-    schema = td.schema.as_arrow()
+def _rows(table: Any, records: list[dict[str, Any]], **lineage: Any) -> pa.Table:
+    schema = table.schema().as_arrow()  # the created table's field ids (nested lists included)
     rows = [{n: _stamp(r.get(n, lineage.get(n))) for n in schema.names} for r in records]
     return pa.Table.from_pylist(rows, schema=schema)
 
@@ -61,15 +61,16 @@ def lake(tmp_path: Path) -> tuple[Settings, Any, list[dict[str, Any]]]:
             with contextlib.suppress(SchemaValidationError):  # dead-lettered by the stream
                 quotes.append(validate("odds", event))
     now = datetime(2024, 3, 27)
+    silver_table = catalog.load_table(SILVER_FEEDS["odds"].identifier)
     silver = _rows(
-        SILVER_FEEDS["odds"],
+        silver_table,
         quotes,
         kafka_topic="odds.quotes",
         kafka_partition=0,
         kafka_offset=0,
         processed_at=now,
     )
-    catalog.load_table(SILVER_FEEDS["odds"].identifier).append(silver)
+    silver_table.append(silver)
     # The speed layer's gold: the engine fed seven quotes at a time with the history it asks for,
     # the latest row per key kept, as the stream's MERGE keeps it. In event-time order: silver holds
     # the quotes that arrived within the allowed lateness (the rest go to silver.late_events).
@@ -89,7 +90,8 @@ def lake(tmp_path: Path) -> tuple[Settings, Any, list[dict[str, Any]]]:
                 held[(o.aggregate, o.key)] = o.record
     for name in COMPARED:
         rows = [r for (agg, _), r in held.items() if agg == name and not r.get("retracted")]
-        catalog.load_table(GOLD_TABLES[name].identifier).append(_rows(GOLD_TABLES[name], rows))
+        table = catalog.load_table(GOLD_TABLES[name].identifier)
+        table.append(_rows(table, rows))
     return settings, catalog, quotes
 
 
@@ -99,6 +101,13 @@ def test_gold_equals_the_batch_recomputation_then_a_corrupted_row_is_found(lake:
     result = reconcile(settings, catalog, days=3650, health=health)
     assert result.quotes == len(quotes) and result.games == len({q["game_id"] for q in quotes})
     assert result.compared["market_agg_1m"] > 1000, result.compared
+    # Every live price is final here (the cutoff is the newest quote less the lateness, and a
+    # capture's quotes are hours older than that), and the captures hold closed arbitrages.
+    live = catalog.load_table(GOLD_TABLES["market_prices_live"].identifier).scan().to_arrow()
+    arbs = catalog.load_table(GOLD_TABLES["arbitrage_opportunities"].identifier).scan().to_arrow()
+    closed = arbs.filter(pa.compute.equal(arbs["status"], "closed"))
+    assert result.compared["market_prices_live"] >= live.num_rows * 0.9, result.compared
+    assert result.compared["arbitrage_opportunities"] == closed.num_rows > 0, result.compared
     assert result.mismatches == [], mismatch_summary(result)
     sent = {(m, s["aggregate"]): v for m, v, s in health.samples}
     assert sent[("mismatches", "market_agg_1m")] == 0
@@ -123,3 +132,29 @@ def test_gold_equals_the_batch_recomputation_then_a_corrupted_row_is_found(lake:
     [wrong] = [m for m in found.mismatches if m.reason.startswith("fair_prob_shin")]
     window = data.slice(victim, 1).to_pylist()[0]["window_start"]
     assert wrong.key.startswith(window.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_a_wrong_arbitrage_window_and_a_wrong_live_price_are_found(lake: Any) -> None:
+    settings, catalog, _ = lake
+    arbs = catalog.load_table(GOLD_TABLES["arbitrage_opportunities"].identifier)
+    data = arbs.scan().to_arrow()
+    victim = data["status"].to_pylist().index("closed")
+    returns = data["guaranteed_return"].to_pylist()
+    returns[victim] += 1e-7
+    index = data.schema.get_field_index("guaranteed_return")
+    field = data.schema.field(index)
+    arbs.overwrite(data.set_column(index, field, pa.array(returns, field.type)))
+    live = catalog.load_table(GOLD_TABLES["market_prices_live"].identifier)
+    prices = live.scan().to_arrow()
+    held = prices["price"].to_pylist()
+    held[0] = round(held[0] + 0.01, 2)  # a price the book never quoted at that time
+    index = prices.schema.get_field_index("price")
+    field = prices.schema.field(index)
+    live.overwrite(prices.set_column(index, field, pa.array(held, field.type)))
+
+    found = reconcile(settings, catalog, days=3650, health=RecordingHealth("reconciliation"))
+    by_aggregate = {m.aggregate: m for m in found.mismatches}
+    assert sorted(by_aggregate) == ["arbitrage_opportunities", "market_prices_live"], mismatch_summary(found)
+    assert by_aggregate["arbitrage_opportunities"].key == data["arb_id"][victim].as_py()
+    assert by_aggregate["arbitrage_opportunities"].difference == pytest.approx(1e-7, rel=1e-3)
+    assert by_aggregate["market_prices_live"].reason.startswith("price: gold")

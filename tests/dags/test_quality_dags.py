@@ -57,4 +57,4 @@ def test_lambda_reconciliation_passes_an_empty_lake(dag_bag: Any, results: Any, 
     _lake(lakehouse_env)
     run = dag_bag.get_dag("lambda_reconciliation").test()
     assert run.state == "success", results.states(run)
-    assert results.xcom(run, "reconcile_closed_windows")["mismatches"] == 0
+    assert results.xcom(run, "reconcile_final_rows")["mismatches"] == 0
