@@ -366,7 +366,7 @@ def _context(root: Path) -> Any:
     return context
 
 
-def _validate(context: Any, suite: Suite, frame: str, data: pd.DataFrame) -> list[Failure]:
+def _validate(context: Any, suite: Suite, frame: str, data: pd.DataFrame, run_id: Any) -> list[Failure]:
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
@@ -386,7 +386,7 @@ def _validate(context: Any, suite: Suite, frame: str, data: pd.DataFrame) -> lis
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=gx_suite)
     )
-    result = definition.run(batch_parameters={"dataframe": data}, result_format="SUMMARY")
+    result = definition.run(batch_parameters={"dataframe": data}, result_format="SUMMARY", run_id=run_id)
     failures = []
     for r in result.results:
         if r.success:
@@ -413,12 +413,12 @@ def _error_of(info: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def run_suite(context: Any, suite: Suite, rows: pd.DataFrame) -> QualityResult:
+def run_suite(context: Any, suite: Suite, rows: pd.DataFrame, run_id: Any = None) -> QualityResult:
     """The suite over ``rows`` and the frames its domain rules derive from them."""
     started = time.perf_counter()
     result = QualityResult(suite.table, len(rows))
     for frame, data in _frames(suite, rows).items():
-        result.failures += _validate(context, suite, frame, data)
+        result.failures += _validate(context, suite, frame, data, run_id)
         result.evaluated += sum(1 for e in suite.expectations if e.frame == frame)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
@@ -445,13 +445,38 @@ def check(
     with open(root / ".lock", "w") as lock:  # one writer of the project at a time
         fcntl.flock(lock, fcntl.LOCK_EX)
         context = _context(root)
+        run_id = _run_id(stage)
         for table, rows in batches.items():
-            result = run_suite(context, known[table], rows)
+            result = run_suite(context, known[table], rows, run_id)
             results.append(result)
             log.info("data quality", stage=stage, **result.as_dict())
-        context.build_data_docs()
+        _publish(context, run_id)
     _report(settings, results, stage, health)
     return results
+
+
+KEPT_RESULTS = 200
+"""Validation results kept in the project (the newest; Data Docs' index lists them): a DAG that
+runs hourly would otherwise grow the store, and each index build, without end."""
+
+
+def _run_id(stage: str) -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    now = datetime.now(UTC)
+    return RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
+
+
+def _publish(context: Any, run_id: Any) -> None:
+    """This run's results rendered into Data Docs (not every result ever stored) and the index
+    rebuilt, after dropping the stored results beyond ``KEPT_RESULTS``."""
+    store = context.validation_results_store
+    keys = store.list_keys()
+    newest_first = sorted(keys, key=lambda k: str(k.run_id.run_time), reverse=True)
+    for old in newest_first[KEPT_RESULTS:]:
+        store.remove_key(old)
+    own = [k for k in keys if k.run_id.run_name == run_id.run_name]
+    context.build_data_docs(resource_identifiers=own)
 
 
 def enforce(results: Sequence[QualityResult]) -> None:

@@ -21,6 +21,7 @@ from batch.quality import (
     data_docs_index,
     definition_expectations,
     enforce,
+    quality_root,
     suites,
 )
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS
@@ -295,3 +296,20 @@ def test_live_load_stops_a_bad_table_before_the_warehouse_and_the_schedule_check
     results = {r.table: r for r in check_lake(settings, catalog, days=100 * 366)}
     assert results["silver_odds_quotes"].rows == 210 and not results["silver_odds_quotes"].passed
     assert results["gold_market_agg_1m"].rows == 0 and results["gold_market_agg_1m"].passed
+
+
+def test_the_project_keeps_the_newest_results_and_renders_each_run_once(
+    settings: Settings, quotes: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import batch.quality as quality
+
+    monkeypatch.setattr(quality, "KEPT_RESULTS", 3)
+    for stage in ("first", "second", "third", "fourth", "fifth"):
+        check(
+            settings, {"silver_odds_quotes": quotes.head(50)}, stage=stage, health=RecordingHealth("quality")
+        )
+    results = quality_root(settings) / "gx" / "uncommitted" / "validations"
+    stored = sorted(p.relative_to(results).parts[1] for p in results.rglob("*.json"))
+    assert [name.split("-")[0] for name in stored] == ["fifth", "fourth", "third"]  # newest three
+    index = data_docs_index(settings).read_text()
+    assert "fifth-" in index and "first-" not in index
