@@ -528,7 +528,9 @@ def check_history(
     return check(settings, batches, stage=stage)
 
 
-def check_lake(settings: Settings, catalog: Catalog, *, days: int = 1) -> list[QualityResult]:
+def check_lake(
+    settings: Settings, catalog: Catalog, *, days: int = 1, health: HealthReporter | None = None
+) -> list[QualityResult]:
     """Every silver and gold table's suite over its last ``days`` days (by its time partition),
     as the ``data_quality`` schedule runs it; tables not created yet are skipped."""
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
@@ -539,4 +541,4 @@ def check_lake(settings: Settings, catalog: Catalog, *, days: int = 1) -> list[Q
         column = td.partition[0][0]  # the day-partitioned time column
         rows = catalog.load_table(td.identifier).scan(row_filter=f"{column} >= '{since}'").to_arrow()
         batches[f"{td.namespace}_{td.name}"] = rows.to_pandas()
-    return check(settings, batches, stage="schedule")
+    return check(settings, batches, stage="schedule", health=health)

@@ -87,3 +87,20 @@ class HealthReporter:
         """Wait for queued samples; returns how many are still undelivered."""
         with self._lock:
             return int(self._producer.flush(timeout))
+
+
+class RecordingHealth(HealthReporter):
+    """Keeps each sample as (metric, value, labels) instead of sending it: for tests and benches
+    of a batch job's reporting, where no broker runs."""
+
+    def __init__(self, component: str) -> None:  # no producer: nothing is sent
+        self.component = component
+        self.samples: list[tuple[str, float, dict[str, Any]]] = []
+
+    def emit(self, metrics: Mapping[str, float | None], labels: Mapping[str, Any] | None = None) -> int:
+        kept = [(m, v, dict(labels or {})) for m, v in metrics.items() if v is not None]
+        self.samples += kept
+        return len(kept)
+
+    def flush(self, timeout: float = 5.0) -> int:
+        return 0

@@ -27,10 +27,10 @@ from batch.quality import (
 from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS, TableDef
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings
+from lakehouse.health import RecordingHealth
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
 from lakehouse.schemas import EVENT_TYPES, SchemaValidationError, validate
 from producers.replay import odds_api_capture
-from tests.support.health import RecordingHealth
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from iceberg import ensure_tables
 from iceberg.tables import GOLD_TABLES, SILVER_FEEDS
 from lakehouse.catalog import load_catalog
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings
+from lakehouse.health import RecordingHealth
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
 from lakehouse.schemas import SchemaValidationError, validate
 from producers.replay import odds_api_capture
-from tests.support.health import RecordingHealth
 
 pytestmark = pytest.mark.integration
 
