@@ -53,6 +53,9 @@ def spark_conf(settings: Settings | None = None, app_name: str = "lakehouse") ->
             "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
         ),
         "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+        # An idle query reports progress every second, not every ten: a drain (`--available-now`)
+        # ends on an idle query's progress, and waited up to 10 s per job for it.
+        "spark.sql.streaming.noDataProgressEventInterval": "1000",
     }
     conf |= spark_catalog_conf(settings)
     conf |= s3a_conf(settings)

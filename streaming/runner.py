@@ -57,6 +57,10 @@ def _lag(progress: Any) -> int | None:
     return total
 
 
+IDLE_HEALTH_INTERVAL_S = 10.0
+"""An idle query's health samples are sent at most this often (Spark's own default interval)."""
+
+
 def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
     from pyspark.sql.streaming import StreamingQueryListener
 
@@ -68,6 +72,7 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
     lock = threading.Lock()
 
     names: dict[str, str] = {}
+    emitted: dict[str, float] = {}  # query name -> monotonic time of its last health sample
 
     class Listener(StreamingQueryListener):
         def onQueryStarted(self, event: Any) -> None:
@@ -93,6 +98,10 @@ def install_metrics_listener(spark: SparkSession, settings: Settings) -> Any:
                 path.write_text(json.dumps(latest, indent=1))
                 if p.name not in reporters:
                     reporters[p.name] = HealthReporter(settings, f"stream:{p.name}")
+            idle_for = time.monotonic() - emitted.get(p.name, 0.0)
+            if not p.numInputRows and idle_for < IDLE_HEALTH_INTERVAL_S:
+                return  # an idle query reports every second (the drain needs it); health less often
+            emitted[p.name] = time.monotonic()
             reporters[p.name].emit(
                 {
                     "input_rows": p.numInputRows,
