@@ -29,10 +29,11 @@ def test_gold_and_the_topics_equal_the_odds_math(
 ) -> None:
     capture_path = shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json"
     capture = odds_api_capture(capture_path).events
-    # A short simulator run after it (three sports, kick-off passed): the warehouse check below
-    # covers both inputs of issue 15's Done-when with one load and one dbt build per warehouse.
-    simulator = Simulator(seed=7, games_per_sport=1, game_speed=30.0, first_kickoff_s=20.0)
-    simulated = [r for feed, r in simulator.run(30) if feed == "odds"]
+    # A simulated market after it (three sports, moving prices, arbitrages and steam, kick-off
+    # passed), all in one batch: the all-at-once case of the differential test in
+    # test_aggregates_determinism.py, and with the capture the two inputs of the warehouse check.
+    simulator = Simulator(seed=7, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
+    simulated = [r for feed, r in simulator.run(150) if feed == "odds"]
     records = sorted(capture + simulated, key=lambda r: (r["event_time"], r["event_id"]))
     with isolated_run(spark, tmp_path) as run:
         assert run.produce(records) == 1281 + len(simulated)
@@ -51,6 +52,7 @@ def test_gold_and_the_topics_equal_the_odds_math(
     expected = {}
     for game_id, (meta, ticks) in ticks_by_game(records).items():
         expected |= expected_rows(game_id, meta, ticks, engine_settings(run.settings))
+    assert {"arbitrage_opportunities", "market_agg_1m", "market_prices_live"} <= {a for a, _ in expected}
     assert gold == topics == expected
     captured_games = {r["game_id"] for r in capture}
     live = {k: r for k, r in gold.items() if k[0] == "market_prices_live" and r["game_id"] in captured_games}

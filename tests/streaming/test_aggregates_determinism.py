@@ -2,7 +2,9 @@
 
 Each run has its own broker, lake and checkpoints; every run's gold tables and latest-per-key
 topic contents must equal the rows recomputed from the input by an independent, plain
-implementation of the same definitions (``tests/support/market_oracle.py``).
+implementation of the same definitions (``tests/support/market_oracle.py``). The same capture
+and simulated market all in one batch, held to the same oracle, is
+``test_aggregates_capture.py``'s run (which goes on to the warehouse).
 """
 
 from __future__ import annotations
@@ -66,21 +68,18 @@ def test_a_game_quote_by_quote(
     assert gold == topics == expected, name
 
 
-@pytest.mark.parametrize(("max_offsets", "shuffle"), [(100, True), (100_000, False)])
-def test_the_whole_capture(spark, shared_data: Path, tmp_path: Path, max_offsets: int, shuffle: bool) -> None:
+def test_the_whole_capture_in_batches_of_100_shuffled(spark, shared_data: Path, tmp_path: Path) -> None:
     records = odds_api_capture(shared_data / CAPTURE).events
-    ordered = _shuffled(records, 11, 120) if shuffle else _in_order(records)
-    gold, topics, expected = _run(spark, tmp_path, ordered, max_offsets)
+    gold, topics, expected = _run(spark, tmp_path, _shuffled(records, 11, 120), 100)
     assert len(gold) == len(expected) > 1281
     assert gold == topics == expected
 
 
-@pytest.mark.parametrize("max_offsets", [1500, 100_000])
-def test_a_simulated_market(spark, tmp_path: Path, max_offsets: int) -> None:
-    """A live market with moving prices, arbitrages and steam, in batches of 1,500 or all at once."""
+def test_a_simulated_market_in_batches_of_1500(spark, tmp_path: Path) -> None:
+    """A live market with moving prices, arbitrages and steam."""
     sim = Simulator(seed=7, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
     records = [r for feed, r in sim.run(150) if feed == "odds"]
-    gold, topics, expected = _run(spark, tmp_path, records, max_offsets)
+    gold, topics, expected = _run(spark, tmp_path, records, 1500)
     kinds = {agg for agg, _ in expected}
     assert {"arbitrage_opportunities", "market_agg_1m", "market_prices_live"} <= kinds
     assert gold == topics == expected
