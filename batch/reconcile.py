@@ -159,12 +159,12 @@ def reconcile(
     closed_before: datetime | None = None,
     health: HealthReporter | None = None,
 ) -> Reconciliation:
-    """Gold's closed windows of the games quoted in the last ``days`` (of silver's event time)
+    """Gold's final rows of the games quoted in the last ``days`` (of silver's event time)
     against their recomputation from every silver quote of those games.
 
-    A window is closed when it ends by ``closed_before``: by default the newest quote in silver
+    A row is final by ``closed_before`` (see ``FINAL``): by default the newest quote in silver
     less the allowed lateness; later when the stream is known to have drained its input (a
-    replay, a backfill of the stream), so every window is final.
+    replay, a backfill of the stream), so every row is final.
     """
     started = time.perf_counter()
     engine = EngineSettings.of(settings)
