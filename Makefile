@@ -20,8 +20,11 @@ $(UV):
 	$(PYTHON) -m venv .cache/tools
 	.cache/tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI machines) Python never
+# caches it, and every process (each CLI command, Spark's Python workers, dbt, Airflow's tasks)
+# compiled its imports again: 8 s of a 20 s one-season backfill (measured).
 python: $(UV)
-	$(UV) sync --locked --python $(PYTHON) --quiet
+	$(UV) sync --locked --python $(PYTHON) --quiet --compile-bytecode
 
 jars: python
 	$(VENV)/bin/lakehouse setup

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from lakehouse.config import Settings
 from lakehouse.kafka import producer_config
@@ -39,9 +40,16 @@ class HealthReporter:
                 settings.kafka,
                 client_id=f"health-{component}",
                 # A sample is a snapshot: losing one to a broker failover is fine, waiting is not.
-                **{"enable.idempotence": False, "acks": "1", "linger.ms": 50, "log_level": 2},
+                **{
+                    "enable.idempotence": False,
+                    "acks": "1",
+                    "linger.ms": 50,
+                    "log_level": 2,
+                    "error_cb": self._on_error,
+                },
             )
         )
+        self._unreachable = False
         self._lock = threading.Lock()
         self.sent = 0
         self.failed = 0
@@ -83,10 +91,29 @@ class HealthReporter:
             self.sent += queued
         return queued
 
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._unreachable = True
+
     def flush(self, timeout: float = 5.0) -> int:
-        """Wait for queued samples; returns how many are still undelivered."""
+        """Wait for queued samples; returns how many are still undelivered.
+
+        Gives up at once when no broker can be reached (a backfill run without Kafka): waiting
+        the whole timeout then only delayed the command's exit by it.
+        """
+        deadline = time.monotonic() + timeout
         with self._lock:
-            return int(self._producer.flush(timeout))
+            while True:
+                left = int(self._producer.flush(max(0.0, min(0.1, deadline - time.monotonic()))))
+                if not left or self._unreachable or time.monotonic() >= deadline:
+                    if left:
+                        log.warning(
+                            "health samples undelivered",
+                            component=self.component,
+                            samples=left,
+                            broker_unreachable=self._unreachable,
+                        )
+                    return left
 
 
 class RecordingHealth(HealthReporter):
