@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 
 def test_gold_and_the_topics_equal_the_odds_math(
-    spark, shared_data: Path, tmp_path: Path, fakesnow_server: dict
+    spark, runs_broker, shared_data: Path, tmp_path: Path, fakesnow_server: dict
 ) -> None:
     capture_path = shared_data / "odds-api" / "soccer_epl_odds_2024-03-27.json"
     capture = odds_api_capture(capture_path).events
@@ -35,7 +35,7 @@ def test_gold_and_the_topics_equal_the_odds_math(
     simulator = Simulator(seed=7, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
     simulated = [r for feed, r in simulator.run(150) if feed == "odds"]
     records = sorted(capture + simulated, key=lambda r: (r["event_time"], r["event_id"]))
-    with isolated_run(spark, tmp_path) as run:
+    with isolated_run(spark, runs_broker, tmp_path) as run:
         assert run.produce(records) == 1281 + len(simulated)
         run_jobs(run.settings, ["bronze", "silver", "aggregates", "gold"], available_now=True)
         topics, gold = run.topic_rows(), run.gold_rows()

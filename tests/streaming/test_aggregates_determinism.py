@@ -40,9 +40,9 @@ def _shuffled(records: list[dict[str, Any]], seed: int, lateness_s: float) -> li
 
 
 def _run(
-    spark: Any, tmp_path: Path, records: list[dict[str, Any]], max_offsets: int
+    spark: Any, broker: Any, tmp_path: Path, records: list[dict[str, Any]], max_offsets: int
 ) -> tuple[dict, dict, dict]:
-    with isolated_run(spark, tmp_path, aggregates_max_offsets_per_trigger=max_offsets) as run:
+    with isolated_run(spark, broker, tmp_path, aggregates_max_offsets_per_trigger=max_offsets) as run:
         run.produce(records)
         run_jobs(run.settings, ["aggregates", "gold"], available_now=True)
         expected: dict = {}
@@ -56,7 +56,7 @@ def _run(
     [("one game, 1 per trigger", 1, False), ("one game, 7 per trigger, shuffled", 7, True)],
 )
 def test_a_game_quote_by_quote(
-    spark, shared_data: Path, tmp_path: Path, name: str, max_offsets: int, shuffle: bool
+    spark, runs_broker, shared_data: Path, tmp_path: Path, name: str, max_offsets: int, shuffle: bool
 ) -> None:
     capture = odds_api_capture(shared_data / CAPTURE).events
     game = capture[0]["game_id"]
@@ -64,22 +64,24 @@ def test_a_game_quote_by_quote(
     if max_offsets == 1:  # a batch per quote: a slice of 16 quotes (5 books, a few moves)
         records = _in_order(records)[:16]
     ordered = _shuffled(records, 3, 120) if shuffle else _in_order(records)
-    gold, topics, expected = _run(spark, tmp_path, ordered, max_offsets)
+    gold, topics, expected = _run(spark, runs_broker, tmp_path, ordered, max_offsets)
     assert gold == topics == expected, name
 
 
-def test_the_whole_capture_in_batches_of_100_shuffled(spark, shared_data: Path, tmp_path: Path) -> None:
+def test_the_whole_capture_in_batches_of_100_shuffled(
+    spark, runs_broker, shared_data: Path, tmp_path: Path
+) -> None:
     records = odds_api_capture(shared_data / CAPTURE).events
-    gold, topics, expected = _run(spark, tmp_path, _shuffled(records, 11, 120), 100)
+    gold, topics, expected = _run(spark, runs_broker, tmp_path, _shuffled(records, 11, 120), 100)
     assert len(gold) == len(expected) > 1281
     assert gold == topics == expected
 
 
-def test_a_simulated_market_in_batches_of_1500(spark, tmp_path: Path) -> None:
+def test_a_simulated_market_in_batches_of_1500(spark, runs_broker, tmp_path: Path) -> None:
     """A live market with moving prices, arbitrages and steam."""
     sim = Simulator(seed=7, games_per_sport=2, game_speed=30.0, first_kickoff_s=20.0)
     records = [r for feed, r in sim.run(150) if feed == "odds"]
-    gold, topics, expected = _run(spark, tmp_path, records, 1500)
+    gold, topics, expected = _run(spark, runs_broker, tmp_path, records, 1500)
     kinds = {agg for agg, _ in expected}
     assert {"arbitrage_opportunities", "market_agg_1m", "market_prices_live"} <= kinds
     assert gold == topics == expected

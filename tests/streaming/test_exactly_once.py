@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +22,19 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from infra.stack.kafka import KafkaBroker
-from infra.stack.process import free_port
-from infra.stack.topics import apply_topics
 from lakehouse.catalog import load_catalog
 from lakehouse.config import KafkaSettings, Settings
 from producers.simulator import Simulator
+from tests.streaming.harness import fresh_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
-    """A broker of its own: the test counts every record on every topic."""
-    broker = KafkaBroker(home=tmp_path / "kafka", port=free_port(), controller_port=free_port())
-    broker.start()
-    apply_topics(broker.bootstrap)
-    yield broker
-    broker.stop()
+def own_broker(runs_broker: KafkaBroker) -> KafkaBroker:
+    """The runs' broker, emptied: the test counts every record on every topic."""
+    fresh_topics(runs_broker.bootstrap)
+    return runs_broker
 
 
 def _produce(bootstrap: str) -> tuple[int, list[dict[str, Any]], int]:

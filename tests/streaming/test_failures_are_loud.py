@@ -17,8 +17,8 @@ from tests.streaming.harness import isolated_run
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 
-def test_a_dead_query_fails_the_run_and_the_status(spark, tmp_path: Path, monkeypatch) -> None:
-    with isolated_run(spark, tmp_path, query_restarts=2) as run:
+def test_a_dead_query_fails_the_run_and_the_status(spark, runs_broker, tmp_path: Path, monkeypatch) -> None:
+    with isolated_run(spark, runs_broker, tmp_path, query_restarts=2) as run:
         settings = run.settings
         # A checkpoint no Spark can read: the query dies on every start, as a poison record once did.
         offsets = Path(settings.checkpoint_location("bronze")) / "offsets"

@@ -34,7 +34,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def test_no_record_stops_a_stream(spark, shared_data: Path, tmp_path: Path) -> None:
+def test_no_record_stops_a_stream(spark, runs_broker, shared_data: Path, tmp_path: Path) -> None:
     capture = odds_api_capture(shared_data / CAPTURE).events
     game = capture[0]["game_id"]
     quotes = sorted(
@@ -46,7 +46,7 @@ def test_no_record_stops_a_stream(spark, shared_data: Path, tmp_path: Path) -> N
     stride = max(1, len(quotes) // (len(poisons) + 1))
     sent: list[tuple[str, object]] = []
     with isolated_run(
-        spark, tmp_path, max_offsets_per_trigger=40, aggregates_max_offsets_per_trigger=40
+        spark, runs_broker, tmp_path, max_offsets_per_trigger=40, aggregates_max_offsets_per_trigger=40
     ) as run:
         producer = Producer(
             producer_config(run.settings.kafka, client_id="poison", **{"message.max.bytes": 2_000_000})

@@ -41,11 +41,11 @@ def _send(settings, values: list[str]) -> None:
     assert producer.flush(30) == 0
 
 
-def test_valid_dead_late_duplicate_and_replayed_records(spark, tmp_path: Path) -> None:
+def test_valid_dead_late_duplicate_and_replayed_records(spark, runs_broker, tmp_path: Path) -> None:
     run = f"routing-{uuid.uuid4().hex[:8]}"
     source, other = "routing", "routing_other"
     base = next(r for feed, r in Simulator(seed=9).run(5) if feed == "odds")
-    with isolated_run(spark, tmp_path, max_offsets_per_trigger=7) as lake:
+    with isolated_run(spark, runs_broker, tmp_path, max_offsets_per_trigger=7) as lake:
         settings = lake.settings
         # First drain: twenty events a minute apart, event 3 sent three times (in one batch and
         # across batches of 7), three bad records.

@@ -68,15 +68,15 @@ def _tables(settings: Settings) -> dict[str, Any]:
 
 
 def test_the_cluster_writes_the_tables_local_spark_writes(
-    spark, spark_cluster: SparkCluster, tmp_path: Path
+    spark, runs_broker, spark_cluster: SparkCluster, tmp_path: Path
 ) -> None:
     records = _feed_records()
-    with isolated_run(spark, tmp_path / "local") as local:
+    with isolated_run(spark, runs_broker, tmp_path / "local") as local:
         _produce(local, records)
         run_jobs(local.settings, JOBS, available_now=True)
         expected_tables, expected_gold = _tables(local.settings), local.gold_rows()
 
-    with isolated_run(spark, tmp_path / "cluster") as cluster:
+    with isolated_run(spark, runs_broker, tmp_path / "cluster") as cluster:
         _produce(cluster, records)
         s = cluster.settings
         env = {
