@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cli.api import api_group
 from cli.arbitrage import arbitrage_command
 from cli.backtest import backtest_command
 from cli.dlq import dlq_group
@@ -505,6 +506,7 @@ def batch_backfill(
     click.echo("seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items()))
 
 
+main.add_command(api_group)
 main.add_command(teams_group)
 main.add_command(dlq_group)
 main.add_command(arbitrage_command)

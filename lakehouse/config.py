@@ -220,6 +220,25 @@ class WarehouseSettings(BaseModel):
     snowflake_protocol: str = "https"
 
 
+class ApiSettings(BaseModel):
+    """The query and ingestion API (`lakehouse api serve`, see README, API)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # API keys are stored hashed: `lakehouse api key --scopes read,ingest` prints a new key and the
+    # line to add here or to the keys file ("name:scope+scope:sha256 hex", comma-separated).
+    keys: str = ""
+    keys_file: Path | None = None
+    rate_per_minute: int = 600  # per key; over it: 429 with Retry-After
+    ingest_rate_per_minute: int = 120  # per key, on POST /v1/ingest
+    max_body_bytes: int = 5_000_000  # a larger request body: 413
+    max_records: int = 10_000  # per ingest request
+    page_size: int = 100  # default `limit`; at most max_page_size
+    max_page_size: int = 1_000
+    cors_origins: list[str] = Field(default_factory=list)  # e.g. ["https://board.example.com"]
+    live_timeout_s: float = 10.0  # a Druid query for a live endpoint
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -246,6 +265,7 @@ class Settings(BaseSettings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     trading: TradingSettings = Field(default_factory=TradingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     # Secrets: only ever read from the environment.
     odds_api_key: SecretStr | None = None

@@ -1,0 +1,272 @@
+"""The query and ingestion API (FastAPI): live data from Druid, history from the warehouse,
+partner feeds into Kafka.  OpenAPI at ``/docs`` and ``/openapi.json``.
+
+Conventions (README, API):
+- every route but ``/healthz`` and the docs needs an API key (``X-API-Key``, or
+  ``Authorization: Bearer <key>``) with the route's scope: 401 without a known key, 403 without
+  the scope, 429 with ``Retry-After`` over the key's rate;
+- lists are pages: ``limit`` (default and maximum in the settings; more is a 422) and
+  ``offset``; the answer is ``{"items", "limit", "offset", "total", "next_offset"}`` in a stable
+  order, ``next_offset`` null on the last page;
+- a request body over ``max_body_bytes`` is a 413; errors are ``{"detail": "<one line>"}``.
+
+The app is built from its parts (``create_app``), so tests and the CLI wire the same code to
+real or local engines: Druid for ``LiveStore``, the warehouse for ``HistoryStore``, Kafka for
+``IngestSink`` (the producers' publisher, wired by ``cli``).
+"""
+
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+
+from lakehouse.config import ApiSettings
+from lakehouse.log import get_logger
+from lakehouse.schemas import EVENT_TYPES, SchemaValidationError, validate
+from serving.api.history import GAMES, MARTS, HistoryStore, page
+from serving.api.keys import ApiKey, KeyRing, RateLimits
+from serving.api.live import LiveStore
+from serving.api.status import report
+from serving.api.xml_records import XmlRecordsError, parse_records
+
+log = get_logger(__name__)
+
+XML_TYPES = ("application/xml", "text/xml")
+
+
+class IngestSink(Protocol):
+    """Where accepted partner records go (Kafka through the producers' idempotent publisher)."""
+
+    def publish(self, feed: str, records: list[dict[str, Any]]) -> None: ...
+
+    def dead_letter(self, feed: str, reason: str, raw: Any, source: str) -> None: ...
+
+    def confirm(self, timeout_s: float) -> int:
+        """Wait for Kafka's acknowledgement of everything sent; the count still undelivered."""
+        ...
+
+
+@dataclass
+class Parts:
+    settings: ApiSettings
+    keys: KeyRing
+    live: LiveStore
+    history: HistoryStore
+    sink: IngestSink
+
+
+def _page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> dict[str, Any]:
+    nxt = offset + limit if offset + limit < total else None
+    return {"items": items, "limit": limit, "offset": offset, "total": total, "next_offset": nxt}
+
+
+def _json(value: Any) -> Any:
+    """Rows from Druid and the warehouse with dates and decimals as JSON can carry them."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def create_app(parts: Parts) -> FastAPI:
+    api = parts.settings
+    limits = RateLimits({"read": api.rate_per_minute, "ingest": api.ingest_rate_per_minute})
+    app = FastAPI(
+        title="Betting lakehouse API",
+        version="1",
+        description="Live odds, arbitrage and line movement from Druid; history from the warehouse; "
+        "partner feeds into Kafka. Send your key as `X-API-Key`.",
+    )
+    if api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=api.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+        )
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > api.max_body_bytes):
+            return JSONResponse({"detail": f"request body over {api.max_body_bytes} bytes"}, status_code=413)
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "api request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    def caller(scope: str) -> Callable[[Request], ApiKey]:
+        def check(request: Request) -> ApiKey:
+            presented = request.headers.get("x-api-key")
+            auth = request.headers.get("authorization", "")
+            if presented is None and auth.lower().startswith("bearer "):
+                presented = auth[7:].strip()
+            key = parts.keys.find(presented) if presented else None
+            if key is None:
+                raise HTTPException(401, "an API key is required (X-API-Key)", {"WWW-Authenticate": "Bearer"})
+            if scope not in key.scopes:
+                raise HTTPException(403, f"key {key.name!r} lacks the {scope!r} scope")
+            wait = limits.hit(scope, key.name)
+            if wait is not None:
+                raise HTTPException(
+                    429, f"rate limit of key {key.name!r} reached", {"Retry-After": str(wait)}
+                )
+            request.state.key = key.name
+            return key
+
+        return check
+
+    reader = Depends(caller("read"))
+    ingester = Depends(caller("ingest"))
+    Limit = Annotated[int, Query(ge=1, le=api.max_page_size, description="page size")]
+    Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/games", tags=["live"], dependencies=[reader])
+    def games(
+        competition: str | None = None,
+        status: str | None = None,
+        day: Annotated[date | None, Query(alias="date", description="kick-off date (UTC)")] = None,
+        limit: Limit = api.page_size,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """Games with the latest status and score the game feed (ESPN, the simulator) reported."""
+        filters = {k: v for k, v in {"competition": competition, "status": status}.items() if v is not None}
+        extra = ("cast(kickoff_at as date) = ?", [day]) if day else None
+        rows, total = page(parts.history, GAMES, filters, limit, offset, extra)
+        return _json(_page(rows, limit, offset, total))
+
+    @app.get("/v1/games/{game_id}/board", tags=["live"], dependencies=[reader])
+    def board(game_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+        """Latest price per bookmaker and selection (with staleness), best prices, consensus fair
+        probabilities and margins per complete line."""
+        found = parts.live.board(game_id)
+        if found is None:
+            raise HTTPException(404, f"no live prices for game {game_id!r}")
+        return _json(found)
+
+    @app.get("/v1/games/{game_id}/movement", tags=["live"], dependencies=[reader])
+    def movement(
+        game_id: Annotated[str, Path(min_length=1, max_length=200)],
+        market: str | None = None,
+        limit: Limit = api.page_size,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """One-minute bars of a game's prices, oldest first."""
+        bars = parts.live.movement(game_id, market)
+        return _json(_page(bars[offset : offset + limit], limit, offset, len(bars)))
+
+    @app.get("/v1/arbitrage", tags=["live"], dependencies=[reader])
+    def arbitrage(
+        status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+        min_return: Annotated[float | None, Query(ge=-1.0, le=10.0)] = None,
+        bookmaker: str | None = None,
+        sport: str | None = None,
+        since_minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 24 * 60,
+        limit: Limit = api.page_size,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """Arbitrage windows changed in the last ``since_minutes``, newest first."""
+        since = datetime.now(UTC) - timedelta(minutes=since_minutes)
+        windows = parts.live.arbitrage(since, status, min_return, bookmaker, sport)
+        return _json(_page(windows[offset : offset + limit], limit, offset, len(windows)))
+
+    @app.get("/v1/history/{mart}", tags=["history"], dependencies=[reader])
+    def history(
+        request: Request,
+        mart: Annotated[str, Path(description=", ".join(MARTS))],
+        limit: Limit = api.page_size,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """An analysts' mart from the warehouse; any of its filter columns as equality filters."""
+        if mart not in MARTS:
+            raise HTTPException(404, f"unknown mart {mart!r}; known: {', '.join(MARTS)}")
+        filters = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
+        try:
+            rows, total = page(parts.history, MARTS[mart], filters, limit, offset)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return _json(_page(rows, limit, offset, total))
+
+    @app.get("/status", tags=["service"], dependencies=[reader])
+    def status(minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60) -> dict[str, Any]:
+        """Pipeline health in plain language, the first thing to look at in the headline."""
+        samples = parts.live.health(datetime.now(UTC) - timedelta(minutes=minutes))
+        return _json(report(samples))
+
+    @app.post("/v1/ingest/{feed}", tags=["ingest"], dependencies=[ingester])
+    async def ingest(request: Request, feed: str) -> JSONResponse:
+        """Records of one feed as a JSON object or array, or an XML ``<records>`` document
+        (``Content-Type: application/xml``).  Each record is validated with the shared schema;
+        valid ones are published (and acknowledged by Kafka before this answers), invalid ones
+        go to the feed's dead-letter topic.  200 when all were accepted, 422 when any was not,
+        with a result per record."""
+        if feed not in EVENT_TYPES:
+            raise HTTPException(404, f"unknown feed {feed!r}; known: {', '.join(sorted(EVENT_TYPES))}")
+        body = await _read_capped(request, api.max_body_bytes)
+        source = f"api:{request.state.key}"
+        kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        try:
+            if kind in XML_TYPES:
+                records: list[Any] = parse_records(body, EVENT_TYPES[feed].fields)
+            else:
+                parsed = json.loads(body)
+                records = parsed if isinstance(parsed, list) else [parsed]
+        except (XmlRecordsError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, XmlRecordsError) else f"body is not JSON: {exc}"
+            parts.sink.dead_letter(feed, reason, body.decode("utf-8", errors="replace"), source)
+            parts.sink.confirm(10.0)
+            raise HTTPException(400, reason) from None
+        if len(records) > api.max_records:
+            raise HTTPException(413, f"{len(records)} records in one request; at most {api.max_records}")
+        results: list[dict[str, Any]] = []
+        valid: list[dict[str, Any]] = []
+        for i, raw in enumerate(records):
+            try:
+                record = validate(feed, raw)
+            except SchemaValidationError as exc:
+                parts.sink.dead_letter(feed, str(exc), raw, source)
+                results.append({"index": i, "status": "rejected", "reason": str(exc)})
+                continue
+            valid.append(record)
+            results.append({"index": i, "status": "accepted", "event_id": record["event_id"]})
+        if valid:
+            parts.sink.publish(feed, valid)
+        undelivered = parts.sink.confirm(30.0)
+        if undelivered:
+            raise HTTPException(503, f"Kafka did not acknowledge {undelivered} records; send them again")
+        accepted = len(valid)
+        body_out = {
+            "feed": feed,
+            "accepted": accepted,
+            "rejected": len(records) - accepted,
+            "results": results,
+        }
+        return JSONResponse(body_out, status_code=200 if accepted == len(records) else 422)
+
+    return app
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``cap`` (a chunked upload has no length)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise HTTPException(413, f"request body over {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
