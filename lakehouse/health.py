@@ -46,10 +46,12 @@ class HealthReporter:
                     "linger.ms": 50,
                     "log_level": 2,
                     "error_cb": self._on_error,
+                    "on_delivery": self._on_delivery,
                 },
             )
         )
-        self._unreachable = False
+        self._unreachable = False  # librdkafka reported every broker down
+        self._reached = False  # a sample was delivered: the broker exists, an outage may pass
         self._lock = threading.Lock()
         self.sent = 0
         self.failed = 0
@@ -95,17 +97,22 @@ class HealthReporter:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
             self._unreachable = True
 
+    def _on_delivery(self, error: KafkaError | None, _message: Any) -> None:
+        if error is None:
+            self._reached = True
+
     def flush(self, timeout: float = 5.0) -> int:
         """Wait for queued samples; returns how many are still undelivered.
 
-        Gives up at once when no broker can be reached (a backfill run without Kafka): waiting
-        the whole timeout then only delayed the command's exit by it.
+        Gives up at once when no broker was ever reached (a backfill run without Kafka): waiting
+        the whole timeout then only delayed the command's exit by it.  Once a sample has been
+        delivered, a broker outage is waited out, up to the timeout.
         """
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 left = int(self._producer.flush(max(0.0, min(0.1, deadline - time.monotonic()))))
-                if not left or self._unreachable or time.monotonic() >= deadline:
+                if not left or (self._unreachable and not self._reached) or time.monotonic() >= deadline:
                     if left:
                         log.warning(
                             "health samples undelivered",
