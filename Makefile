@@ -12,9 +12,15 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup python jars demo test check static lint types sql stack-up stack-down stack-status clean
+.PHONY: setup python jars browser demo test check static lint types sql stack-up stack-down stack-status clean
 
-setup: python jars
+setup: python jars browser
+
+# Debian's Chromium and its driver, for the live board's browser test (root, or sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 $(UV):
 	$(PYTHON) -m venv .cache/tools
@@ -29,7 +35,7 @@ python: $(UV)
 jars: python
 	$(VENV)/bin/lakehouse setup
 
-demo: setup
+demo: python jars
 	$(VENV)/bin/lakehouse demo
 
 # The JVM artifacts' download and the static checks run side by side (network vs CPU).

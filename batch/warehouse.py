@@ -382,26 +382,9 @@ class SnowflakeTarget:
         import snowflake.connector
 
         wh = settings.warehouse
-        if settings.snowflake_password is None:
-            raise ValueError("Snowflake needs a password: set LAKEHOUSE_SNOWFLAKE_PASSWORD")
+        kwargs = wh.snowflake_connection(settings.snowflake_password, timeout_s) | {"autocommit": False}
         self.timeout_s = timeout_s
         self.schema = wh.raw_schema.upper()
-        kwargs: dict[str, Any] = {
-            "account": wh.snowflake_account,
-            "user": wh.snowflake_user,
-            "password": settings.snowflake_password.get_secret_value(),
-            "role": wh.snowflake_role,
-            "warehouse": wh.snowflake_warehouse,
-            "database": wh.snowflake_database,
-            "autocommit": False,
-            "login_timeout": timeout_s,
-            "network_timeout": timeout_s,
-            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        }
-        if wh.snowflake_host:
-            kwargs |= {"host": wh.snowflake_host, "protocol": wh.snowflake_protocol}
-        if wh.snowflake_port:
-            kwargs["port"] = wh.snowflake_port
         self.conn = call_with_timeout(
             lambda: snowflake.connector.connect(**kwargs), timeout_s, "Snowflake login"
         )

@@ -38,21 +38,40 @@ class KafkaIngestSink:
 def build_app(settings: Settings) -> Any:
     """The API on the configured Druid, warehouse and Kafka."""
     from serving.api.app import Parts, create_app
-    from serving.api.history import DuckDBHistory
+    from serving.api.history import DuckDBHistory, HistoryStore, SnowflakeHistory
     from serving.api.keys import KeyRing
     from serving.api.live import LiveStore
+    from serving.api.push import Fanout
+    from serving.api.summary import ChatSummariser
     from serving.query import DruidQuery
 
-    if settings.warehouse.kind != "duckdb":
-        raise click.UsageError(
-            "the API reads the DuckDB warehouse for now (LAKEHOUSE_WAREHOUSE__KIND=duckdb)"
-        )
     keys = KeyRing.from_settings(settings.api)
     if not len(keys):
         raise click.UsageError("no API keys: create one with `lakehouse api key` and set LAKEHOUSE_API__KEYS")
+    summariser = (
+        ChatSummariser(settings.api.summary_url, settings.api.summary_model, settings.summary_api_key)
+        if settings.api.summary_url
+        else None
+    )
+    history: HistoryStore
+    if settings.warehouse.kind == "snowflake":
+        try:
+            history = SnowflakeHistory(
+                settings.warehouse.snowflake_connection(settings.snowflake_password, 60.0)
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    else:
+        history = DuckDBHistory(settings.duckdb_path)
     druid = DruidQuery(settings.druid.broker_url, timeout_s=settings.api.live_timeout_s)
     parts = Parts(
-        settings.api, keys, LiveStore(druid), DuckDBHistory(settings.duckdb_path), KafkaIngestSink(settings)
+        settings.api,
+        keys,
+        LiveStore(druid),
+        history,
+        KafkaIngestSink(settings),
+        Fanout(settings.kafka),
+        summariser,
     )
     return create_app(parts)
 

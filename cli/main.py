@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,25 +45,41 @@ def stack() -> None:
     "--with",
     "extras",
     multiple=True,
-    type=click.Choice(["moto", "druid", "spark-cluster"]),
+    type=click.Choice(["moto", "druid", "spark-cluster", "api"]),
     help="Also start these (repeatable); druid also applies the Kafka supervisors; spark-cluster is "
-    "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER).",
+    "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER); api is the "
+    "query API and live board (needs LAKEHOUSE_API__KEYS), started last.",
 )
 def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
     """Start what is not running and apply infra/topics.yaml; a second call is a no-op."""
     from infra.stack import Stack
+    from infra.stack.process import ServiceError
 
     settings = get_settings()
+    stack = Stack(settings)
+    try:
+        actions = _stack_up(stack, settings, extras, with_moto)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, action in actions.items():
+        click.echo(f"{name:8} {action}")
+
+
+def _stack_up(stack: Any, settings: Settings, extras: tuple[str, ...], with_moto: bool) -> dict[str, str]:
     with_druid = "druid" in extras
-    actions = Stack(settings).up(
+    if "api" in extras and not (settings.api.keys or settings.api.keys_file):  # before starting anything
+        raise click.ClickException(
+            "the API needs keys: run `lakehouse api key`, then set LAKEHOUSE_API__KEYS"
+        )
+    actions = stack.up(
         with_moto=with_moto or "moto" in extras,
         with_druid=with_druid,
         with_spark_cluster="spark-cluster" in extras,
+        with_api="api" in extras,
     )
-    for name, action in actions.items():
-        click.echo(f"{name:8} {action}")
     if with_druid:
         _apply_supervisors(settings)
+    return dict(actions)
 
 
 def _apply_supervisors(settings: Settings) -> Mapping[str, str]:

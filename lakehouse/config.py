@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -219,6 +219,28 @@ class WarehouseSettings(BaseModel):
     snowflake_port: int | None = None
     snowflake_protocol: str = "https"
 
+    def snowflake_connection(self, password: SecretStr | None, timeout_s: float) -> dict[str, Any]:
+        """``snowflake.connector.connect`` keyword arguments; ``password`` is the top-level secret
+        ``LAKEHOUSE_SNOWFLAKE_PASSWORD`` (never a setting of its own here)."""
+        if password is None:
+            raise ValueError("Snowflake needs a password: set LAKEHOUSE_SNOWFLAKE_PASSWORD")
+        kwargs: dict[str, Any] = {
+            "account": self.snowflake_account,
+            "user": self.snowflake_user,
+            "password": password.get_secret_value(),
+            "role": self.snowflake_role,
+            "warehouse": self.snowflake_warehouse,
+            "database": self.snowflake_database,
+            "login_timeout": timeout_s,
+            "network_timeout": timeout_s,
+            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        }
+        if self.snowflake_host:
+            kwargs |= {"host": self.snowflake_host, "protocol": self.snowflake_protocol}
+        if self.snowflake_port:
+            kwargs["port"] = self.snowflake_port
+        return kwargs
+
 
 class ApiSettings(BaseModel):
     """The query and ingestion API (`lakehouse api serve`, see README, API)."""
@@ -237,6 +259,10 @@ class ApiSettings(BaseModel):
     max_page_size: int = 1_000
     cors_origins: list[str] = Field(default_factory=list)  # e.g. ["https://board.example.com"]
     live_timeout_s: float = 10.0  # a Druid query for a live endpoint
+    # /status may add a language model's summary of its findings (off unless a URL is set): an
+    # OpenAI-compatible chat-completions endpoint; its key is LAKEHOUSE_SUMMARY_API_KEY.
+    summary_url: str = ""
+    summary_model: str = ""
 
 
 class Settings(BaseSettings):
@@ -273,6 +299,7 @@ class Settings(BaseSettings):
     gnews_key: SecretStr | None = None
     openweather_key: SecretStr | None = None
     snowflake_password: SecretStr | None = None
+    summary_api_key: SecretStr | None = None
 
     @property
     def jars_dir(self) -> Path:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from infra.stack.api import ApiServer
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker, KafkaCluster
 from infra.stack.moto import MotoServer
+from infra.stack.process import ServiceError
 from infra.stack.spark_cluster import SparkCluster
 from infra.stack.topics import apply_topics
 from lakehouse.config import Settings
@@ -93,6 +95,7 @@ class Stack:
             worker_capacity=druid.worker_capacity,
             jars=settings.jars_dir / "druid",  # resolved by ensure_jars in `up`
         )
+        self.api = ApiServer(home=settings.stack_dir / "api", host=settings.api.host, port=settings.api.port)
         sc = settings.spark_cluster
         self.spark_cluster = SparkCluster(
             home=settings.stack_dir / "spark",
@@ -105,9 +108,15 @@ class Stack:
         )
 
     def up(
-        self, with_moto: bool = False, with_druid: bool = False, with_spark_cluster: bool = False
+        self,
+        with_moto: bool = False,
+        with_druid: bool = False,
+        with_spark_cluster: bool = False,
+        with_api: bool = False,
     ) -> dict[str, str]:
         """Start what is not running, then apply topics; a second call changes nothing."""
+        if with_api and not (self.settings.api.keys or self.settings.api.keys_file):
+            raise ServiceError("the API needs keys: run `lakehouse api key`, then set LAKEHOUSE_API__KEYS")
         ensure_jars(self.settings)
         started = time.monotonic()
         actions = {"kafka": "started" if self.kafka.start() else "already running"}
@@ -121,6 +130,9 @@ class Stack:
         if with_spark_cluster:
             state = "started" if self.spark_cluster.start() else "already running"
             actions["spark"] = f"{state} at {self.spark_cluster.url}"
+        if with_api:
+            state = "started" if self.api.start() else "already running"
+            actions["api"] = f"{state} at {self.api.endpoint} (board: {self.api.endpoint}/board/)"
         log.info("stack up", seconds=round(time.monotonic() - started, 1), **actions)
         return actions
 
@@ -133,6 +145,7 @@ class Stack:
     def down(self) -> dict[str, str]:
         actions = {}
         services = (
+            ("api", self.api),
             ("spark", self.spark_cluster),
             ("druid", self.druid),
             ("moto", self.moto),
@@ -158,6 +171,13 @@ class Stack:
                     )
                     for nodes in [self._kafka_nodes()]
                     for node in nodes
+                ),
+                ServiceStatus(
+                    "api",
+                    self.api.running_pid(),
+                    self.api.healthy(),
+                    self.api.endpoint,
+                    self.api.process.crashed(),
                 ),
                 ServiceStatus(
                     "moto",

@@ -15,17 +15,21 @@ real or local engines: Druid for ``LiveStore``, the warehouse for ``HistoryStore
 ``IngestSink`` (the producers' publisher, wired by ``cli``).
 """
 
-
+import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from lakehouse.config import ApiSettings
 from lakehouse.log import get_logger
@@ -33,12 +37,17 @@ from lakehouse.schemas import EVENT_TYPES, SchemaValidationError, validate
 from serving.api.history import GAMES, MARTS, HistoryStore, page
 from serving.api.keys import ApiKey, KeyRing, RateLimits
 from serving.api.live import LiveStore
+from serving.api.push import Fanout, valid_channel
 from serving.api.status import report
+from serving.api.summary import Summariser
 from serving.api.xml_records import XmlRecordsError, parse_records
+from serving.query import DruidQueryError
 
 log = get_logger(__name__)
 
 XML_TYPES = ("application/xml", "text/xml")
+WEB = FilePath(__file__).parent / "web"
+"""The live board's page, script and styles (written here; no CDN)."""
 
 
 class IngestSink(Protocol):
@@ -60,6 +69,8 @@ class Parts:
     live: LiveStore
     history: HistoryStore
     sink: IngestSink
+    fanout: Fanout | None = None  # WebSocket push (/v1/stream); started and stopped with the app
+    summariser: Summariser | None = None  # a language model's wording of /status (off by default)
 
 
 def _page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> dict[str, Any]:
@@ -75,7 +86,19 @@ def _json(value: Any) -> Any:
 def create_app(parts: Parts) -> FastAPI:
     api = parts.settings
     limits = RateLimits({"read": api.rate_per_minute, "ingest": api.ingest_rate_per_minute})
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if parts.fanout is not None:
+            parts.fanout.start()
+        try:
+            yield
+        finally:
+            if parts.fanout is not None:
+                parts.fanout.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Betting lakehouse API",
         version="1",
         description="Live odds, arbitrage and line movement from Druid; history from the warehouse; "
@@ -131,6 +154,21 @@ def create_app(parts: Parts) -> FastAPI:
     Limit = Annotated[int, Query(ge=1, le=api.max_page_size, description="page size")]
     Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 
+    @app.exception_handler(DruidQueryError)
+    async def druid_down(_request: Request, exc: DruidQueryError) -> JSONResponse:
+        log.error("live store failed", error=str(exc).splitlines()[0])
+        return JSONResponse({"detail": "the live store (Druid) did not answer; try again shortly"}, 503)
+
+    @app.exception_handler(FileNotFoundError)
+    async def no_warehouse(_request: Request, exc: FileNotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc).splitlines()[0]}, 503)
+
+    app.mount("/board", StaticFiles(directory=WEB, html=True), name="board")
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/board/")
+
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -148,6 +186,17 @@ def create_app(parts: Parts) -> FastAPI:
         extra = ("cast(kickoff_at as date) = ?", [day]) if day else None
         rows, total = page(parts.history, GAMES, filters, limit, offset, extra)
         return _json(_page(rows, limit, offset, total))
+
+    @app.get("/v1/live/games", tags=["live"], dependencies=[reader])
+    def live_games(
+        sport: str | None = None,
+        since_minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 24 * 60,
+        limit: Limit = api.page_size,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """Games with live prices in Druid, by kick-off: the games the board can show."""
+        found = parts.live.games(datetime.now(UTC) - timedelta(minutes=since_minutes), sport)
+        return _json(_page(found[offset : offset + limit], limit, offset, len(found)))
 
     @app.get("/v1/games/{game_id}/board", tags=["live"], dependencies=[reader])
     def board(game_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
@@ -205,7 +254,14 @@ def create_app(parts: Parts) -> FastAPI:
     def status(minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60) -> dict[str, Any]:
         """Pipeline health in plain language, the first thing to look at in the headline."""
         samples = parts.live.health(datetime.now(UTC) - timedelta(minutes=minutes))
-        return _json(report(samples))
+        found = report(samples)
+        if parts.summariser is not None:
+            try:
+                found["summary"] = parts.summariser.summarise(found)
+            except Exception as exc:  # the summary is optional: the rules' report still answers
+                found["summary"], found["summary_error"] = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+                log.warning("status summary failed", error=found["summary_error"])
+        return _json(found)
 
     @app.post("/v1/ingest/{feed}", tags=["ingest"], dependencies=[ingester])
     async def ingest(request: Request, feed: str) -> JSONResponse:
@@ -256,6 +312,59 @@ def create_app(parts: Parts) -> FastAPI:
             "results": results,
         }
         return JSONResponse(body_out, status_code=200 if accepted == len(records) else 422)
+
+    @app.websocket("/v1/stream")
+    async def stream(ws: WebSocket) -> None:
+        """Push: send ``{"key": "<api key>", "subscribe": ["game:<id>", "sport:<sport>", "arbitrage",
+        "health"]}`` first (a key never travels in the URL); the answer is a snapshot of each
+        channel's current state, then ``updates`` messages with the latest record per key.  A
+        client too slow to keep up is closed with code 4008 and resumes from a snapshot."""
+        await ws.accept()
+        try:
+            hello = await asyncio.wait_for(ws.receive_json(), 10)
+        except (TimeoutError, ValueError, WebSocketDisconnect):
+            await ws.close(code=4400, reason="send {key, subscribe} first")
+            return
+        key = parts.keys.find(str(hello.get("key", ""))) if isinstance(hello, dict) else None
+        if key is None or "read" not in key.scopes:
+            await ws.close(code=4401, reason="an API key with the read scope is required")
+            return
+        channels = hello.get("subscribe") or []
+        if (
+            parts.fanout is None
+            or not isinstance(channels, list)
+            or not all(isinstance(c, str) and valid_channel(c) for c in channels)
+        ):
+            await ws.close(code=4422, reason="subscribe: game:<id>, sport:<sport>, arbitrage or health")
+            return
+        sub = parts.fanout.subscribe(channels, asyncio.get_running_loop())
+        try:
+            await ws.send_json({"type": "snapshot", "channels": await run_in_threadpool(_snapshot, channels)})
+            while True:
+                await sub.event.wait()
+                sub.event.clear()
+                if sub.dropped:
+                    await ws.close(code=4008, reason="too slow: reconnect to resume from a snapshot")
+                    return
+                updates = sub.take()
+                if updates:
+                    await ws.send_json({"type": "updates", "updates": _json(updates)})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            parts.fanout.unsubscribe(sub)
+
+    def _snapshot(channels: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for channel in channels:
+            kind, _, name = channel.partition(":")
+            if kind == "game":
+                out[channel] = parts.live.board(name)
+            elif channel == "arbitrage":
+                out[channel] = parts.live.arbitrage(datetime.now(UTC) - timedelta(hours=1), status="open")
+            else:
+                out[channel] = None  # sport and health: updates only
+        return _json(out)
 
     return app
 

@@ -104,3 +104,32 @@ class DuckDBHistory:
             cursor = con.execute(sql, list(params))
             names = [d[0] for d in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class SnowflakeHistory:
+    """Snowflake (or the emulator): one connection, reopened if it fails, one query at a time."""
+
+    def __init__(self, connect_kwargs: dict[str, Any]) -> None:
+        import threading
+
+        self._kwargs = connect_kwargs | {"paramstyle": "qmark"}
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        import snowflake.connector
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None:
+                        self._conn = snowflake.connector.connect(**self._kwargs)
+                    cursor = self._conn.cursor()
+                    cursor.execute(sql, list(params))
+                    names = [d[0].lower() for d in cursor.description or []]
+                    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                except snowflake.connector.errors.OperationalError:
+                    self._conn = None  # a dropped session: log in again, once
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")

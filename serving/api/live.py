@@ -18,6 +18,7 @@ from lakehouse.schemas import AGGREGATE_TYPES
 
 PUBLISHED_AT = "published_at"
 KEYS = {agg.name: agg.key for agg in AGGREGATE_TYPES.values()}
+TIME_COLUMNS = {agg.name: agg.time_column for agg in AGGREGATE_TYPES.values()}
 
 
 class Sql(Protocol):
@@ -26,9 +27,10 @@ class Sql(Protocol):
 
 def current(name: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The current version of each key among ``rows`` of datasource ``name``, retractions dropped."""
+    time_column = TIME_COLUMNS[name]  # Druid's `__time` (a key column of the windowed aggregates)
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (r.get(PUBLISHED_AT) or 0, str(r.get("__time")))):
-        latest[tuple(row.get(k) for k in KEYS[name])] = row
+        latest[tuple(row.get("__time" if k == time_column else k) for k in KEYS[name])] = row
     return [_clean(name, r) for r in latest.values() if not r.get("retracted")]
 
 
@@ -88,6 +90,20 @@ class LiveStore:
                 for s in lines
             ],
         }
+
+    def games(self, since: datetime, sport: str | None = None) -> list[dict[str, Any]]:
+        """Games quoted since ``since``: teams, kick-off, quotes and the newest quote's time."""
+        where = "__time >= MILLIS_TO_TIMESTAMP(%(since)s)"
+        params: dict[str, Any] = {"since": int(since.timestamp() * 1000)}
+        if sport:
+            where, params = where + " AND sport = %(sport)s", params | {"sport": sport}
+        rows = self.druid.sql(
+            "SELECT game_id, LATEST_BY(sport, __time) AS sport, LATEST_BY(home_team, __time) AS home_team, "
+            "LATEST_BY(away_team, __time) AS away_team, LATEST_BY(commence_time, __time) AS commence_time, "
+            f"COUNT(*) AS quotes, MAX(__time) AS updated_at FROM market_prices_live WHERE {where} GROUP BY 1",
+            params,
+        )
+        return sorted(rows, key=lambda r: (str(r["commence_time"]), r["game_id"]))
 
     def arbitrage(
         self,

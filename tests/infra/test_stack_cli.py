@@ -9,11 +9,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, Producer
 
 from infra.stack.process import free_port, port_open
 from infra.stack.topics import load_topic_specs
+from serving.api.keys import new_key
 
 pytestmark = pytest.mark.integration
 
@@ -56,17 +58,24 @@ def _count(bootstrap: str, topic: str, run: str) -> int:
 
 
 def test_stack_lifecycle(tmp_path: Path) -> None:
-    ports = {"kafka": free_port(), "controller": free_port(), "moto": free_port()}
+    ports = {"kafka": free_port(), "controller": free_port(), "moto": free_port(), "api": free_port()}
     env = {
         "LAKEHOUSE_STATE_DIR": str(tmp_path / "state"),
         "LAKEHOUSE_KAFKA__PORT": str(ports["kafka"]),
         "LAKEHOUSE_KAFKA__CONTROLLER_PORT": str(ports["controller"]),
         "LAKEHOUSE_MOTO__PORT": str(ports["moto"]),
+        "LAKEHOUSE_API__PORT": str(ports["api"]),
     }
+    key, entry = new_key("ops", ("read",))
     bootstrap = f"127.0.0.1:{ports['kafka']}"
     kafka_pid_file = tmp_path / "state" / "stack" / "kafka" / "kafka.pid"
     moto_pid_file = tmp_path / "state" / "stack" / "moto" / "moto.pid"
     try:
+        keyless = _cli(env, "stack", "up", "--with", "api")  # refused before anything starts
+        assert (
+            keyless.returncode == 1 and "needs keys" in keyless.stderr and "Traceback" not in keyless.stderr
+        )
+        assert not kafka_pid_file.exists()
         first = _cli(env, "stack", "up", "--with-moto")
         assert first.returncode == 0, first.stderr
         assert "kafka    started" in first.stdout and "moto     started" in first.stdout
@@ -75,15 +84,21 @@ def test_stack_lifecycle(tmp_path: Path) -> None:
         kafka_pid = int(kafka_pid_file.read_text())
         moto_pid = int(moto_pid_file.read_text())
 
-        second = _cli(env, "stack", "up", "--with-moto")
+        second = _cli(env | {"LAKEHOUSE_API__KEYS": entry}, "stack", "up", "--with-moto", "--with", "api")
         assert second.returncode == 0, second.stderr
         assert "kafka    already running" in second.stdout
         assert "moto     already running" in second.stdout
+        assert f"api      started at http://127.0.0.1:{ports['api']}" in second.stdout
+        api = f"http://127.0.0.1:{ports['api']}"
+        assert httpx.get(f"{api}/healthz").json() == {"status": "ok"}
+        no_warehouse = httpx.get(f"{api}/v1/history/elo", headers={"X-API-Key": key})
+        assert no_warehouse.status_code == 503 and "no warehouse" in no_warehouse.json()["detail"]
         assert f"0 changed of {n}" in second.stdout
         assert int(kafka_pid_file.read_text()) == kafka_pid
 
         status = _cli(env, "stack", "status")
         assert status.returncode == 0 and "kafka    healthy" in status.stdout, status.stdout
+        assert "api      healthy" in status.stdout
 
         # Commit records with acks=all, then crash the broker hard.
         run = uuid.uuid4().hex[:8]
@@ -108,6 +123,7 @@ def test_stack_lifecycle(tmp_path: Path) -> None:
         down = _cli(env, "stack", "down")
     assert down.returncode == 0, down.stderr
     assert "kafka    stopped" in down.stdout and "moto     stopped" in down.stdout
+    assert "api      stopped" in down.stdout
     assert not _pid_alive(kafka_pid) and not _pid_alive(moto_pid)
     assert not any(port_open("127.0.0.1", p) for p in ports.values())
     assert not kafka_pid_file.exists() and not moto_pid_file.exists()

@@ -216,3 +216,21 @@ def test_api_key_command_prints_a_key_and_only_its_hash(tmp_path: Path) -> None:
     assert found is not None and found.name == "desk" and found.scopes == {"read", "ingest"}
     bad = CliRunner().invoke(api_group, ["key", "--name", "desk", "--scopes", "admin"])
     assert bad.exit_code == 2 and "scopes must be among" in bad.output and "Traceback" not in bad.output
+
+
+def test_cors_allows_only_the_configured_origins(tmp_path: Path) -> None:
+    settings = ApiSettings(keys=READ_ENTRY, cors_origins=["https://board.example.com"])
+    parts = Parts(
+        settings,
+        KeyRing.from_settings(settings),
+        LiveStore(DruidQuery("http://127.0.0.1:9")),
+        DuckDBHistory(tmp_path / "none.duckdb"),
+        KafkaIngestSink(Settings(kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"))),
+    )
+    with TestClient(create_app(parts)) as c:
+        preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "X-API-Key"}
+        ok = c.options("/v1/arbitrage", headers={"Origin": "https://board.example.com", **preflight})
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://board.example.com"
+        other = c.options("/v1/arbitrage", headers={"Origin": "https://evil.example", **preflight})
+        assert "access-control-allow-origin" not in other.headers

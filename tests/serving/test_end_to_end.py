@@ -545,3 +545,265 @@ def test_checked_panel_on_druid_matches_the_reference(run: Run, uid: str) -> Non
     got = run.query.sql(query.sql)
     assert expected, f"{check.panel_title}: the reference is empty, nothing is checked"
     assert _same_rows(got, expected), f"{check.panel_title}:\n got {got}\n expected {expected}"
+
+
+# -- the API's live endpoints on this run's Druid ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api(run: Run) -> Iterator[tuple[Any, str]]:
+    from fastapi.testclient import TestClient
+
+    from cli.api import KafkaIngestSink
+    from lakehouse.config import ApiSettings
+    from serving.api.app import Parts, create_app
+    from serving.api.history import DuckDBHistory
+    from serving.api.keys import KeyRing, new_key
+    from serving.api.live import LiveStore
+    from serving.api.push import Fanout
+
+    key, entry = new_key("board", ("read",))
+    settings = ApiSettings(keys=entry)
+    parts = Parts(
+        settings,
+        KeyRing.from_settings(settings),
+        LiveStore(run.query),
+        DuckDBHistory(run.settings.duckdb_path),
+        KafkaIngestSink(run.settings),
+        Fanout(run.settings.kafka),
+    )
+    with TestClient(create_app(parts)) as client:
+        client.headers["X-API-Key"] = key
+        assert parts.fanout is not None and parts.fanout.assigned.wait(60)
+        yield client, key
+
+
+def test_api_board_is_the_latest_price_per_book_with_best_prices_and_margins(run: Run, api) -> None:
+    client, _ = api
+    game = _game(run)
+    board = client.get(f"/v1/games/{game}/board").json()
+    latest = _latest_per_key(
+        AGGREGATES["market_prices_live"],
+        (r for r in run.topics["market_prices_live"] if r["game_id"] == game),
+    )
+    got = {(p["market"], p["bookmaker"], p["selection"]): p["price"] for p in board["prices"]}
+    assert got == {(m, b, s): r["price"] for (_, m, b, s), r in latest.items()}
+    assert all(p["stale_s"] >= 0 for p in board["prices"])
+    # The h2h line, recomputed plainly: best price per selection, each full book's overround - 1.
+    h2h = {(b, s): r["price"] for (_, m, b, s), r in latest.items() if m == "h2h"}
+    (line,) = [ln for ln in board["lines"] if ln["market"] == "h2h"]
+    for selection in line["selections"]:
+        assert line["best_prices"][selection] == max(p for (_, s), p in h2h.items() if s == selection)
+    books = {b for b, _ in h2h}
+    full = {b for b in books if all((b, s) in h2h for s in line["selections"])}
+    assert set(line["margins"]) == full
+    for b in full:
+        assert math.isclose(line["margins"][b], sum(1 / h2h[(b, s)] for s in line["selections"]) - 1)
+    assert math.isclose(sum(line["fair_prob_shin"].values()), 1.0)
+    assert client.get("/v1/games/no-such-game/board").status_code == 404
+
+
+def test_api_arbitrage_lists_each_window_once_with_its_latest_state(run: Run, api) -> None:
+    client, _ = api
+    agg = AGGREGATES["arbitrage_opportunities"]
+    expected = _latest_per_key(agg, (r for r in run.topics[agg.name] if r["game_id"] in run.games))
+
+    def listed(query: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        offset: int | None = 0
+        while offset is not None:  # every page, as a client would walk them
+            page = client.get(f"/v1/arbitrage?limit=7&offset={offset}{query}").json()
+            out |= {w["arb_id"]: w for w in page["items"] if w["game_id"] in run.games}
+            offset = page["next_offset"]
+        return out
+
+    every = listed("")
+    assert set(every) == {k[0] for k in expected} and len(every) > 5
+    for (arb_id,), row in expected.items():
+        assert every[arb_id]["status"] == row["status"]
+        assert math.isclose(every[arb_id]["guaranteed_return"], row["guaranteed_return"])
+        assert every[arb_id]["bookmakers"] == row["bookmakers"]
+    closed = listed("&status=closed")
+    assert set(closed) == {a for a, w in every.items() if w["status"] == "closed"}
+    cut = sorted(w["guaranteed_return"] for w in every.values())[len(every) // 2]
+    assert set(listed(f"&min_return={cut}")) == {a for a, w in every.items() if w["guaranteed_return"] >= cut}
+
+
+def test_api_movement_and_status(run: Run, api) -> None:
+    client, _ = api
+    game = _game(run)
+    agg = AGGREGATES["market_agg_1m"]
+    bars = _latest_per_key(agg, (r for r in run.topics[agg.name] if r["game_id"] == game))
+    page = client.get(f"/v1/games/{game}/movement?limit=1000").json()
+    assert page["total"] == len(bars) == len(page["items"])
+    starts = [b["window_start"] for b in page["items"]]
+    assert starts == sorted(starts)
+    status = client.get("/status?minutes=60").json()
+    assert "stream:aggregates" in status["components"]
+    assert status["status"] in ("ok", "info", "warning", "critical") and status["headline"]
+
+
+def test_api_pushes_a_snapshot_then_each_update_over_the_websocket(run: Run, api) -> None:
+    """Subscribed to a game, a client gets the board as Druid has it, then a record produced to
+    the aggregate topic; a second game's records on the same topic reach only its subscribers."""
+    from confluent_kafka import Producer
+    from starlette.websockets import WebSocketDisconnect
+
+    client, key = api
+    game = _game(run)
+    pushed = f"ws-{uuid.uuid4().hex[:8]}"  # a game of its own: Druid's rows of the run stay as they were
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_json({"key": key, "subscribe": [f"game:{game}", f"game:{pushed}"]})
+        snapshot = ws.receive_json()
+        assert snapshot["type"] == "snapshot" and snapshot["channels"][f"game:{pushed}"] is None
+        board = client.get(f"/v1/games/{game}/board").json()
+
+        def prices(b: dict[str, Any]) -> set[tuple]:
+            return {(p["market"], p["bookmaker"], p["selection"], p["price"]) for p in b["prices"]}
+
+        assert prices(snapshot["channels"][f"game:{game}"]) == prices(board)
+        template = next(r for r in run.topics["market_prices_live"] if r["game_id"] == game)
+        producer = Producer({"bootstrap.servers": run.settings.kafka.bootstrap})
+        sent_at = time.monotonic()
+        for price in (3.1, 3.2):  # two versions of one key: the client may get both or the latest
+            record = {**template, "game_id": pushed, "price": price, "updated_at": _now_text()}
+            producer.produce("agg.market_prices_live", key=pushed, value=json.dumps(record).encode())
+        other = {**template, "game_id": f"{pushed}-other", "updated_at": _now_text()}
+        producer.produce("agg.market_prices_live", key=pushed, value=json.dumps(other).encode())
+        assert producer.flush(10) == 0
+        seen: list[float] = []
+        while 3.2 not in seen:
+            message = ws.receive_json()
+            assert message["type"] == "updates"
+            assert {u["record"]["game_id"] for u in message["updates"]} == {pushed}
+            seen += [u["record"]["price"] for u in message["updates"]]
+        latency = time.monotonic() - sent_at
+        print(f"\nwebsocket: produced -> received in {latency:.3f} s")
+        assert latency < 5.0
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_json({"key": "not-a-key", "subscribe": ["arbitrage"]})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4401
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_status_summary_by_a_language_model_is_optional(run: Run) -> None:
+    """A local stand-in for an OpenAI-compatible endpoint words the rules' findings; when it fails,
+    /status still answers with the rules' report and says why the summary is missing."""
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from cli.api import KafkaIngestSink
+    from lakehouse.config import ApiSettings
+    from serving.api.app import Parts, create_app
+    from serving.api.history import DuckDBHistory
+    from serving.api.keys import KeyRing, new_key
+    from serving.api.live import LiveStore
+    from serving.api.summary import ChatSummariser
+    from tests.support.browser import served
+
+    asked: list[tuple[dict[str, Any], str]] = []
+    failing = {"now": False}
+
+    async def complete(request: Request) -> JSONResponse:
+        asked.append((await request.json(), request.headers.get("authorization", "")))
+        if failing["now"]:
+            return JSONResponse({"error": "overloaded"}, status_code=503)
+        answer = {"role": "assistant", "content": "  All good; watch the lag.  "}
+        return JSONResponse({"choices": [{"message": answer}]})
+
+    model = Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
+
+    key, entry = new_key("ops", ("read",))
+    settings = ApiSettings(keys=entry)
+    with served(model) as base:
+        parts = Parts(
+            settings,
+            KeyRing.from_settings(settings),
+            LiveStore(run.query),
+            DuckDBHistory(run.settings.duckdb_path),
+            KafkaIngestSink(run.settings),
+            summariser=ChatSummariser(f"{base}/v1/chat/completions", "local-model", SecretStr("sk-local")),
+        )
+        with TestClient(create_app(parts)) as client:
+            status = client.get("/status", headers={"X-API-Key": key}).json()
+            assert status["summary"] == "All good; watch the lag."
+            body, auth = asked[-1]
+            assert body["model"] == "local-model" and auth == "Bearer sk-local"
+            facts = json.loads(body["messages"][1]["content"])
+            assert facts["headline"] == status["headline"] and facts["findings"] == status["findings"]
+            failing["now"] = True
+            degraded = client.get("/status", headers={"X-API-Key": key})
+            assert degraded.status_code == 200 and degraded.json()["summary"] is None
+            assert "503" in degraded.json()["summary_error"] and degraded.json()["headline"]
+
+
+def test_the_board_in_a_browser_shows_a_pushed_price_within_two_seconds(run: Run) -> None:
+    """Last in the module: it publishes a new price for one of the run's games (Druid's rows of
+    that game then differ from the run's topics, which the tests above compare)."""
+    from confluent_kafka import Producer
+
+    from cli.api import KafkaIngestSink
+    from lakehouse.config import PROJECT_ROOT, ApiSettings
+    from serving.api.app import Parts, create_app
+    from serving.api.history import DuckDBHistory
+    from serving.api.keys import KeyRing, new_key
+    from serving.api.live import LiveStore
+    from serving.api.push import Fanout
+    from tests.support.browser import chromium, open_board, served, wait_for
+
+    key, entry = new_key("board", ("read",))
+    settings = ApiSettings(keys=entry)
+    fanout = Fanout(run.settings.kafka)
+    parts = Parts(
+        settings,
+        KeyRing.from_settings(settings),
+        LiveStore(run.query),
+        DuckDBHistory(run.settings.duckdb_path),
+        KafkaIngestSink(run.settings),
+        fanout,
+    )
+    game = _game(run)
+    agg = AGGREGATES["market_prices_live"]
+    latest = _latest_per_key(agg, (r for r in run.topics[agg.name] if r["game_id"] == game))
+    shown = next(r for r in latest.values() if r["market"] == "h2h")
+    cell = f"h2h|{shown['bookmaker']}|{shown['selection']}"
+    price = round(shown["price"] + 0.37, 2)
+    with served(create_app(parts)) as base, chromium() as browser:
+        open_board(browser, base, key)
+        item = f'li[data-game="{game}"]'
+        wait_for(browser, "document.querySelector(arguments[0])", 60, item)
+        browser.execute_script("document.querySelector(arguments[0]).click()", item)
+        wait_for(browser, "document.body.dataset.live === 'yes'", 30)
+        wait_for(browser, 'document.querySelector(`td[data-key="${arguments[0]}"]`)', 30, cell)
+        assert fanout.assigned.wait(60)
+        record = {**shown, "price": price, "previous_price": shown["price"], "updated_at": _now_text()}
+        producer = Producer({"bootstrap.servers": run.settings.kafka.bootstrap})
+        producer.produce(agg.topic, key=game, value=json.dumps(record).encode())
+        assert producer.flush(10) == 0
+        sent = time.monotonic()
+        wait_for(
+            browser,
+            '(document.querySelector(`td[data-key="${arguments[0]}"]`) || {}).textContent === arguments[1]',
+            10,
+            cell,
+            f"{price:.2f}",
+        )
+        latency = time.monotonic() - sent
+        shots = PROJECT_ROOT / ".local" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(shots / "board-live.png"))
+        print(
+            f"\nboard: pushed price shown {latency:.3f} s after Kafka acknowledged it; {shots}/board-live.png"
+        )
+        assert latency <= 2.0
+        headline = browser.execute_script("return document.getElementById('status').textContent")
+        assert headline and "refused" not in headline
