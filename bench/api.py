@@ -34,7 +34,7 @@ import httpx
 
 from bench.druid import _pct
 from bench.report import bench_command
-from bench.serving import _load, _settings, _topic_rows
+from bench.serving import _load, _settings, _topic_rows, up_with_supervisors
 from infra.stack import Stack
 from infra.stack.api import ApiServer
 from infra.stack.process import free_port
@@ -42,9 +42,7 @@ from lakehouse.config import PROJECT_ROOT, Settings
 from lakehouse.log import configure_logging
 from producers.replay import odds_api_capture
 from serving.api.keys import new_key
-from serving.overlord import Overlord
 from serving.query import DruidQuery
-from serving.specs import all_specs
 
 HEY = PROJECT_ROOT / ".cache" / "tools" / "bin" / "hey"
 CAPTURE = Path("odds-api") / "soccer_epl_odds_2024-03-27.json"
@@ -169,11 +167,7 @@ def main() -> None:
         api = ApiServer(home=Path(tmp) / "api", port=port)
         env_before = dict(os.environ)
         try:
-            stack.up(with_druid=True)
-            with Overlord(settings.druid.overlord_url) as overlord:
-                overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
-                for name in overlord.ids():
-                    overlord.wait_running(name)
+            up_with_supervisors(stack, settings)
             quotes, _start, game = _load(settings, args.sim_seconds)
             with DruidQuery(settings.druid.broker_url) as druid:
                 rows = _topic_rows(druid, settings)

@@ -92,6 +92,15 @@ def _topic_rows(query: DruidQuery, settings: Settings) -> dict[str, int]:
     return {name: query.wait_queryable(name, n, timeout_s=300) for name, n in wanted.items()}
 
 
+def up_with_supervisors(stack: Stack, settings: Settings) -> None:
+    """Kafka and Druid up, with a running Kafka supervisor per aggregate."""
+    stack.up(with_druid=True)
+    with Overlord(settings.druid.overlord_url) as overlord:
+        overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+        for name in overlord.ids():
+            overlord.wait_running(name)
+
+
 @bench_command("serving")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,11 +113,7 @@ def main() -> None:
         settings = _settings(Path(tmp), args.batch)
         stack = Stack(settings)
         try:
-            stack.up(with_druid=True)
-            with Overlord(settings.druid.overlord_url) as overlord:
-                overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
-                for name in overlord.ids():
-                    overlord.wait_running(name)
+            up_with_supervisors(stack, settings)
             began = time.perf_counter()
             quotes, start, game = _load(settings, args.sim_seconds)
             loaded_s = time.perf_counter() - began

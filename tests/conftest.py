@@ -284,37 +284,26 @@ def fakesnow_server() -> Iterator[dict]:
     rebinds the package attribute to the submodule), so every test shares this one.
     """
     import importlib
-    import time
 
     import snowflake.connector
-    import uvicorn
 
-    app = importlib.import_module("fakesnow.server").app
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="fakesnow", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fakesnow server did not start")
-        time.sleep(0.05)
-    kwargs = {
-        "user": "fake",
-        "password": "snow",
-        "account": "fakesnow",
-        "host": "127.0.0.1",
-        "port": port,
-        "protocol": "http",
-        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        "network_timeout": 10,  # the connector retries a failing request until this runs out
-    }
-    conn = snowflake.connector.connect(**kwargs)
-    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS BETTING")
-    conn.close()
-    yield kwargs
-    server.should_exit = True
-    thread.join(timeout=10)
+    from tests.support.http import served
+
+    with served(importlib.import_module("fakesnow.server").app) as base:
+        kwargs = {
+            "user": "fake",
+            "password": "snow",
+            "account": "fakesnow",
+            "host": "127.0.0.1",
+            "port": int(base.rsplit(":", 1)[1]),
+            "protocol": "http",
+            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+            "network_timeout": 10,  # the connector retries a failing request until this runs out
+        }
+        conn = snowflake.connector.connect(**kwargs)
+        conn.cursor().execute("CREATE DATABASE IF NOT EXISTS BETTING")
+        conn.close()
+        yield kwargs
 
 
 @pytest.fixture

@@ -124,7 +124,8 @@ def test_games_from_the_warehouse(client: TestClient, marts) -> None:  # type: i
 def test_the_board_draws_the_history_charts(duckdb_marts) -> None:  # type: ignore[no-untyped-def]
     """In Chromium: the board's history charts from these marts (no Druid here: its panels say so)."""
     from lakehouse.config import PROJECT_ROOT
-    from tests.support.browser import chromium, open_board, served, wait_for
+    from tests.support.browser import chromium, open_board, wait_for
+    from tests.support.http import served
 
     app, key = _app(DuckDBHistory(duckdb_marts.warehouse))
     with TestClient(app) as local:  # Druid unreachable here: one line, no trace

@@ -550,17 +550,15 @@ def test_checked_panel_on_druid_matches_the_reference(run: Run, uid: str) -> Non
 # -- the API's live endpoints on this run's Druid ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def api(run: Run) -> Iterator[tuple[Any, str]]:
-    from fastapi.testclient import TestClient
-
+def _api_parts(run: Run, **optional: Any) -> tuple[Any, str]:
+    """The API's parts on this run's Druid and Kafka, with a fresh read key; ``optional``: the
+    ``fanout`` and ``summariser`` of ``serving.api.app.Parts``."""
     from cli.api import KafkaIngestSink
     from lakehouse.config import ApiSettings
-    from serving.api.app import Parts, create_app
+    from serving.api.app import Parts
     from serving.api.history import DuckDBHistory
     from serving.api.keys import KeyRing, new_key
     from serving.api.live import LiveStore
-    from serving.api.push import Fanout
 
     key, entry = new_key("board", ("read",))
     settings = ApiSettings(keys=entry)
@@ -570,8 +568,19 @@ def api(run: Run) -> Iterator[tuple[Any, str]]:
         LiveStore(run.query),
         DuckDBHistory(run.settings.duckdb_path),
         KafkaIngestSink(run.settings),
-        Fanout(run.settings.kafka),
+        **optional,
     )
+    return parts, key
+
+
+@pytest.fixture(scope="module")
+def api(run: Run) -> Iterator[tuple[Any, str]]:
+    from fastapi.testclient import TestClient
+
+    from serving.api.app import create_app
+    from serving.api.push import Fanout
+
+    parts, key = _api_parts(run, fanout=Fanout(run.settings.kafka))
     with TestClient(create_app(parts)) as client:
         client.headers["X-API-Key"] = key
         assert parts.fanout is not None and parts.fanout.assigned.wait(60)
@@ -701,14 +710,9 @@ def test_status_summary_by_a_language_model_is_optional(run: Run) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from cli.api import KafkaIngestSink
-    from lakehouse.config import ApiSettings
-    from serving.api.app import Parts, create_app
-    from serving.api.history import DuckDBHistory
-    from serving.api.keys import KeyRing, new_key
-    from serving.api.live import LiveStore
+    from serving.api.app import create_app
     from serving.api.summary import ChatSummariser
-    from tests.support.browser import served
+    from tests.support.http import served
 
     asked: list[tuple[dict[str, Any], str]] = []
     failing = {"now": False}
@@ -722,17 +726,9 @@ def test_status_summary_by_a_language_model_is_optional(run: Run) -> None:
 
     model = Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
 
-    key, entry = new_key("ops", ("read",))
-    settings = ApiSettings(keys=entry)
     with served(model) as base:
-        parts = Parts(
-            settings,
-            KeyRing.from_settings(settings),
-            LiveStore(run.query),
-            DuckDBHistory(run.settings.duckdb_path),
-            KafkaIngestSink(run.settings),
-            summariser=ChatSummariser(f"{base}/v1/chat/completions", "local-model", SecretStr("sk-local")),
-        )
+        summariser = ChatSummariser(f"{base}/v1/chat/completions", "local-model", SecretStr("sk-local"))
+        parts, key = _api_parts(run, summariser=summariser)
         with TestClient(create_app(parts)) as client:
             status = client.get("/status", headers={"X-API-Key": key}).json()
             assert status["summary"] == "All good; watch the lag."
@@ -751,26 +747,14 @@ def test_the_board_in_a_browser_shows_a_pushed_price_within_two_seconds(run: Run
     that game then differ from the run's topics, which the tests above compare)."""
     from confluent_kafka import Producer
 
-    from cli.api import KafkaIngestSink
-    from lakehouse.config import PROJECT_ROOT, ApiSettings
-    from serving.api.app import Parts, create_app
-    from serving.api.history import DuckDBHistory
-    from serving.api.keys import KeyRing, new_key
-    from serving.api.live import LiveStore
+    from lakehouse.config import PROJECT_ROOT
+    from serving.api.app import create_app
     from serving.api.push import Fanout
-    from tests.support.browser import chromium, open_board, served, wait_for
+    from tests.support.browser import chromium, open_board, wait_for
+    from tests.support.http import served
 
-    key, entry = new_key("board", ("read",))
-    settings = ApiSettings(keys=entry)
     fanout = Fanout(run.settings.kafka)
-    parts = Parts(
-        settings,
-        KeyRing.from_settings(settings),
-        LiveStore(run.query),
-        DuckDBHistory(run.settings.duckdb_path),
-        KafkaIngestSink(run.settings),
-        fanout,
-    )
+    parts, key = _api_parts(run, fanout=fanout)
     game = _game(run)
     agg = AGGREGATES["market_prices_live"]
     latest = _latest_per_key(agg, (r for r in run.topics[agg.name] if r["game_id"] == game))

@@ -1,9 +1,8 @@
-"""Debian's headless Chromium driven by Selenium, and the API served on a loopback port for it."""
+"""Debian's headless Chromium driven by Selenium."""
 
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,29 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.stack.process import free_port
-
 SCREENSHOTS = "screenshots"
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """``app`` on uvicorn in a thread; yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @contextmanager
