@@ -64,7 +64,10 @@ class Subscriber:
             self.pending[(aggregate, key)] = {"aggregate": aggregate, "record": record}
             if len(self.pending) > self.max_pending:
                 self.dropped, self.pending = True, {}
-        self.loop.call_soon_threadsafe(self.event.set)
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # its event loop is closed (the server stopping): nothing to wake
+            self.dropped = True
 
     def take(self) -> list[dict[str, Any]]:
         with self.lock:

@@ -45,3 +45,12 @@ def test_channels() -> None:
     assert channels_of("pipeline_health", {"component": "x"}) == {"health"}
     assert all(map(valid_channel, ["game:g", "sport:nba", "arbitrage", "health"]))
     assert not any(map(valid_channel, ["game:", "everything", "sport:" + "x" * 300]))
+
+
+def test_a_subscriber_whose_loop_closed_is_dropped_not_the_fanout() -> None:
+    loop = asyncio.new_event_loop()
+    fanout = Fanout(KafkaSettings(bootstrap_servers="127.0.0.1:9"))
+    gone = fanout.subscribe(["game:g1"], loop)
+    loop.close()
+    assert fanout.dispatch("agg.market_prices_live", _price("g1", "bet365", 2.0)) == 1  # no exception
+    assert gone.dropped
