@@ -15,10 +15,14 @@ from typing import Any, Protocol
 
 from lakehouse.market.board import Quote, summarise_market
 from lakehouse.schemas import AGGREGATE_TYPES
+from lakehouse.schemas.fields import BOOLEAN
 
 PUBLISHED_AT = "published_at"
 KEYS = {agg.name: agg.key for agg in AGGREGATE_TYPES.values()}
 TIME_COLUMNS = {agg.name: agg.time_column for agg in AGGREGATE_TYPES.values()}
+BOOLEANS = {
+    agg.name: tuple(f.name for f in agg.fields if f.type == BOOLEAN) for agg in AGGREGATE_TYPES.values()
+}
 
 
 class Sql(Protocol):
@@ -36,12 +40,11 @@ def current(name: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _clean(name: str, row: dict[str, Any]) -> dict[str, Any]:
     """A Druid row in the aggregate's own shape: the time column by name, booleans as booleans."""
-    agg = next(a for a in AGGREGATE_TYPES.values() if a.name == name)
     out = {k: v for k, v in row.items() if k not in ("__time", PUBLISHED_AT, "retracted")}
-    out[agg.time_column] = row.get("__time")
-    for f in agg.fields:
-        if f.type == "boolean" and out.get(f.name) is not None:
-            out[f.name] = bool(out[f.name])
+    out[TIME_COLUMNS[name]] = row.get("__time")
+    for column in BOOLEANS[name]:
+        if out.get(column) is not None:
+            out[column] = bool(out[column])
     return out
 
 
