@@ -1,13 +1,15 @@
 """The API under load: REST p95 at 100 connections, WebSocket push latency to 1,000 clients, ingestion.
 
-    .venv/bin/python -m bench.api [--sim-seconds 120] [--requests 3000] [--clients 1000] [--records 20000]
+    .venv/bin/python -m bench.api [--sim-seconds 120] [--requests 20000] [--clients 1000] [--records 20000]
 
 Own Kafka and Druid on free ports (`Stack.up`), loaded as `bench.serving` loads them (simulated
 quotes through the aggregates job, supervisors ingesting the topics), then `lakehouse api serve`
 in its own process, as a user runs it:
 
 - REST: `hey` (Go, installed into .cache/tools/bin on first use) sends `--requests` GETs over 100
-  connections to the live board of the busiest game and to the arbitrage list; its p50/p95.
+  connections to the live board of the busiest game and to the arbitrage list; its p50/p95.  The
+  API keeps an answer `live_cache_ms` (1 s), so this is many clients polling a hot game; what a
+  miss costs (Druid query and the board's math, one at a time) is measured beside it.
 - WebSocket: `--clients` connections subscribe to one game; one record a quarter-second is
   produced to `agg.market_prices_live` for that game; latency is from Kafka's acknowledgement of
   the record to each client's receipt of it (p50/p95 over every client and record).
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -42,6 +45,7 @@ from lakehouse.config import PROJECT_ROOT, Settings
 from lakehouse.log import configure_logging
 from producers.replay import odds_api_capture
 from serving.api.keys import new_key
+from serving.api.live import LiveStore
 from serving.query import DruidQuery
 
 HEY = PROJECT_ROOT / ".cache" / "tools" / "bin" / "hey"
@@ -136,6 +140,22 @@ async def _push(ws_url: str, key: str, game: str, clients: int, records: int, bo
     return [at - acked[p] for p, ats in arrivals.items() if p in acked for at in ats]
 
 
+def _miss(live: LiveStore, game: str, times: int = 30) -> dict[str, float]:
+    """What the API pays when no answer is kept: the board and arbitrage reads, one at a time."""
+    out = {}
+    for name, read in (
+        ("board", lambda: live.board(game)),
+        ("arbitrage", lambda: live.arbitrage(datetime.now(UTC) - timedelta(days=1))),
+    ):
+        seconds = []
+        for _ in range(times):
+            started = time.perf_counter()
+            read()
+            seconds.append(time.perf_counter() - started)
+        out[name] = _pct(seconds, 0.95)
+    return out
+
+
 def _ingest(base: str, key: str, shared: Path, records: int) -> tuple[int, float]:
     quotes = odds_api_capture(shared / CAPTURE).events
     sent, started = 0, time.perf_counter()
@@ -154,7 +174,7 @@ def main() -> None:
     parser.add_argument(
         "--sim-seconds", type=float, default=120, help="simulated market seconds loaded into Druid"
     )
-    parser.add_argument("--requests", type=int, default=3000, help="GETs per REST endpoint (100 at a time)")
+    parser.add_argument("--requests", type=int, default=20000, help="GETs per REST endpoint (100 at a time)")
     parser.add_argument("--clients", type=int, default=1000, help="WebSocket clients")
     parser.add_argument("--records", type=int, default=20000, help="quotes ingested through the API")
     args = parser.parse_args()
@@ -184,6 +204,8 @@ def main() -> None:
             )
             soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a socket per client, both ends
             resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * args.clients + 1024)), hard))
+            with DruidQuery(settings.druid.broker_url) as druid:
+                miss = _miss(LiveStore(druid), game)
             api.start()
             base = api.endpoint
             rest = {
@@ -206,6 +228,11 @@ def main() -> None:
         f"Druid loaded with {quotes:,} simulator quotes: " + ", ".join(f"{n} {c:,}" for n, c in rows.items())
     )
     print("\nREST, 100 concurrent connections (hey), after the load:")
+    print(
+        "  (an answer is kept 1 s; a miss, read alone from Druid: "
+        + ", ".join(f"{n} p95 {v * 1000:.0f} ms" for n, v in miss.items())
+        + ")"
+    )
     for name, f in rest.items():
         verdict = "met" if f["p95"] <= TARGET_REST_P95_S else "MISSED"
         print(

@@ -43,6 +43,7 @@ def build_app(settings: Settings) -> Any:
     from serving.api.live import LiveStore
     from serving.api.push import Fanout
     from serving.api.summary import ChatSummariser
+    from serving.overlord import Overlord
     from serving.query import DruidQuery
 
     keys = KeyRing.from_settings(settings.api)
@@ -72,6 +73,7 @@ def build_app(settings: Settings) -> Any:
         KafkaIngestSink(settings),
         Fanout(settings.kafka),
         summariser,
+        Overlord(settings.druid.overlord_url, timeout=settings.api.live_timeout_s),
     )
     return create_app(parts)
 

@@ -259,6 +259,9 @@ class ApiSettings(BaseModel):
     max_page_size: int = 1_000
     cors_origins: list[str] = Field(default_factory=list)  # e.g. ["https://board.example.com"]
     live_timeout_s: float = 10.0  # a Druid query for a live endpoint
+    # The board and arbitrage answers are kept this long (one Druid query per game and second
+    # whatever the number of pollers); the WebSocket (/v1/stream) is the real-time path.
+    live_cache_ms: int = Field(default=1000, ge=0, le=60_000)
     # /status may add a language model's summary of its findings (off unless a URL is set): an
     # OpenAI-compatible chat-completions endpoint; its key is LAKEHOUSE_SUMMARY_API_KEY.
     summary_url: str = ""

@@ -30,10 +30,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakehouse.config import ApiSettings
 from lakehouse.log import get_logger
 from lakehouse.schemas import EVENT_TYPES, SchemaValidationError, validate
+from serving.api.answers import Answers
 from serving.api.history import GAMES, MARTS, HistoryStore, page
 from serving.api.keys import ApiKey, KeyRing, RateLimits
 from serving.api.live import LiveStore
@@ -41,11 +43,13 @@ from serving.api.push import Fanout, valid_channel
 from serving.api.status import report
 from serving.api.summary import Summariser
 from serving.api.xml_records import XmlRecordsError, parse_records
+from serving.overlord import OverlordError, SupervisorState
 from serving.query import DruidQueryError
 
 log = get_logger(__name__)
 
 XML_TYPES = ("application/xml", "text/xml")
+JSON = "application/json"
 WEB = FilePath(__file__).parent / "web"
 """The live board's page, script and styles (written here; no CDN)."""
 
@@ -62,6 +66,12 @@ class IngestSink(Protocol):
         ...
 
 
+class Supervisors(Protocol):
+    """Druid's ingestion state (``serving.overlord.Overlord``)."""
+
+    def states(self) -> list[SupervisorState]: ...
+
+
 @dataclass
 class Parts:
     settings: ApiSettings
@@ -71,6 +81,7 @@ class Parts:
     sink: IngestSink
     fanout: Fanout | None = None  # WebSocket push (/v1/stream); started and stopped with the app
     summariser: Summariser | None = None  # a language model's wording of /status (off by default)
+    ingestion: Supervisors | None = None  # Druid's Kafka supervisors, for /status (the Overlord)
 
 
 def _page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> dict[str, Any]:
@@ -86,6 +97,7 @@ def _json(value: Any) -> Any:
 def create_app(parts: Parts) -> FastAPI:
     api = parts.settings
     limits = RateLimits({"read": api.rate_per_minute, "ingest": api.ingest_rate_per_minute})
+    answers = Answers(api.live_cache_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -112,24 +124,11 @@ def create_app(parts: Parts) -> FastAPI:
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
         )
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > api.max_body_bytes):
-            return JSONResponse({"detail": f"request body over {api.max_body_bytes} bytes"}, status_code=413)
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info(
-            "api request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
+    app.add_middleware(BodyLimitAndLog, max_body_bytes=api.max_body_bytes)
 
-    def caller(scope: str) -> Callable[[Request], ApiKey]:
-        def check(request: Request) -> ApiKey:
+    def caller(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
+        # async: a hash and a dictionary lookup, cheaper on the event loop than in a worker thread
+        async def check(request: Request) -> ApiKey:
             presented = request.headers.get("x-api-key")
             auth = request.headers.get("authorization", "")
             if presented is None and auth.lower().startswith("bearer "):
@@ -199,13 +198,13 @@ def create_app(parts: Parts) -> FastAPI:
         return _json(_page(found[offset : offset + limit], limit, offset, len(found)))
 
     @app.get("/v1/games/{game_id}/board", tags=["live"], dependencies=[reader])
-    def board(game_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+    async def board(game_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
         """Latest price per bookmaker and selection (with staleness), best prices, consensus fair
         probabilities and margins per complete line."""
-        found = parts.live.board(game_id)
+        found = await answers.aget(("board", game_id), lambda: parts.live.board(game_id))
         if found is None:
             raise HTTPException(404, f"no live prices for game {game_id!r}")
-        return _json(found)
+        return Response(found, media_type=JSON)
 
     @app.get("/v1/games/{game_id}/movement", tags=["live"], dependencies=[reader])
     def movement(
@@ -219,7 +218,7 @@ def create_app(parts: Parts) -> FastAPI:
         return _json(_page(bars[offset : offset + limit], limit, offset, len(bars)))
 
     @app.get("/v1/arbitrage", tags=["live"], dependencies=[reader])
-    def arbitrage(
+    async def arbitrage(
         status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
         min_return: Annotated[float | None, Query(ge=-1.0, le=10.0)] = None,
         bookmaker: str | None = None,
@@ -227,11 +226,16 @@ def create_app(parts: Parts) -> FastAPI:
         since_minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 24 * 60,
         limit: Limit = api.page_size,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Arbitrage windows changed in the last ``since_minutes``, newest first."""
-        since = datetime.now(UTC) - timedelta(minutes=since_minutes)
-        windows = parts.live.arbitrage(since, status, min_return, bookmaker, sport)
-        return _json(_page(windows[offset : offset + limit], limit, offset, len(windows)))
+
+        def build() -> dict[str, Any]:
+            since = datetime.now(UTC) - timedelta(minutes=since_minutes)
+            windows = parts.live.arbitrage(since, status, min_return, bookmaker, sport)
+            return _page(windows[offset : offset + limit], limit, offset, len(windows))
+
+        key = ("arbitrage", status, min_return, bookmaker, sport, since_minutes, limit, offset)
+        return Response(await answers.aget(key, build), media_type=JSON)
 
     @app.get("/v1/history/{mart}", tags=["history"], dependencies=[reader])
     def history(
@@ -252,9 +256,16 @@ def create_app(parts: Parts) -> FastAPI:
 
     @app.get("/status", tags=["service"], dependencies=[reader])
     def status(minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60) -> dict[str, Any]:
-        """Pipeline health in plain language, the first thing to look at in the headline."""
+        """Pipeline health in plain language, the first thing to look at in the headline: the
+        components' health samples and Druid's ingestion (each supervisor's state and lag)."""
         samples = parts.live.health(datetime.now(UTC) - timedelta(minutes=minutes))
-        found = report(samples)
+        supervisors, overlord_error = None, None
+        if parts.ingestion is not None:
+            try:
+                supervisors = parts.ingestion.states()
+            except OverlordError as exc:
+                overlord_error = str(exc).splitlines()[0][:300]
+        found = report(samples, supervisors=supervisors, overlord_error=overlord_error)
         if parts.summariser is not None:
             try:
                 found["summary"] = parts.summariser.summarise(found)
@@ -367,6 +378,45 @@ def create_app(parts: Parts) -> FastAPI:
         return _json(out)
 
     return app
+
+
+class BodyLimitAndLog:
+    """A request declaring a body over the cap gets a 413 before anything reads it; every request
+    is logged with its status and time.  Plain ASGI (not ``BaseHTTPMiddleware``, which costs a
+    task and a stream per request: a third of a cached board read)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            refused = JSONResponse({"detail": f"request body over {self.max_body_bytes} bytes"}, 413)
+            await refused(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            log.info(
+                "api request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:

@@ -652,6 +652,76 @@ def test_api_movement_and_status(run: Run, api) -> None:
     assert status["status"] in ("ok", "info", "warning", "critical") and status["headline"]
 
 
+def test_api_polled_by_many_costs_one_druid_query_per_answer_lifetime(run: Run) -> None:
+    """Thirty clients reading one board at once: one Druid query, the same bytes for all; once the
+    answer's second has passed, the next read queries again."""
+    import asyncio
+
+    import httpx
+
+    from serving.api.app import create_app
+    from serving.api.live import LiveStore
+
+    queries: list[str] = []
+
+    class Counting:
+        def sql(self, query: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+            queries.append(query)
+            return run.query.sql(query, parameters)
+
+    parts, key = _api_parts(run)
+    parts.live = LiveStore(Counting())
+    app = create_app(parts)
+    game = _game(run)
+
+    async def poll(clients: int) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            url = f"/v1/games/{game}/board"
+            return await asyncio.gather(*(http.get(url, headers={"X-API-Key": key}) for _ in range(clients)))
+
+    answers = asyncio.run(poll(30))
+    assert {r.status_code for r in answers} == {200}
+    assert len({r.content for r in answers}) == 1 and len(queries) == 1
+    time.sleep(parts.settings.live_cache_ms / 1000 + 0.2)
+    (again,) = asyncio.run(poll(1))
+    assert again.status_code == 200 and len(queries) == 2
+
+
+def test_status_reports_druid_ingestion_lag_and_a_suspended_supervisor(run: Run, druid_cluster) -> None:
+    """/status asks the Overlord: every aggregate's supervisor with its lag; a supervisor created
+    suspended (a datasource of its own, so the run's ingestion is untouched) is a finding."""
+    from fastapi.testclient import TestClient
+
+    from serving.api.app import create_app
+    from serving.specs import supervisor_spec
+
+    probe = AGGREGATES["steam_moves"]
+    spec = supervisor_spec(probe, run.settings.kafka.bootstrap)
+    spec["spec"]["dataSchema"]["dataSource"] = "status_probe"
+    spec["spec"]["ioConfig"]["topic"] = "status.probe"
+    spec["suspended"] = True
+    with Overlord(druid_cluster.overlord_url) as overlord:
+        overlord.apply(spec)
+        try:
+            parts, key = _api_parts(run, ingestion=overlord)
+            with TestClient(create_app(parts)) as client:
+                status = client.get("/status?minutes=60", headers={"X-API-Key": key}).json()
+        finally:
+            overlord.terminate("status_probe")
+    ingestion = {i["datasource"]: i for i in status["ingestion"]}
+    assert set(AGGREGATES) | {"status_probe"} <= set(ingestion)
+    for name in AGGREGATES:  # the Overlord refreshes lags every 30 s: at most the run's records
+        lag = ingestion[name]["lag_records"]
+        assert ingestion[name]["state"] == "RUNNING" and 0 <= lag <= len(run.topics[name]), ingestion[name]
+    assert {
+        "severity": "warning",
+        "component": "druid:status_probe",
+        "message": "Druid ingestion of status_probe is suspended: no new rows reach it",
+    } in status["findings"]
+    assert "druid:market_prices_live" in status["components"]
+
+
 def test_api_pushes_a_snapshot_then_each_update_over_the_websocket(run: Run, api) -> None:
     """Subscribed to a game, a client gets the board as Druid has it, then a record produced to
     the aggregate topic; a second game's records on the same topic reach only its subscribers."""

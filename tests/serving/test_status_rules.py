@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from serving.api.status import findings, report
+from serving.api.status import DRUID_LAG_RECORDS, findings, report
+from serving.overlord import SupervisorState
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -43,3 +44,50 @@ def test_all_clear_and_no_data() -> None:
     assert report(calm, NOW)["status"] == "ok"
     assert report(calm, NOW)["headline"].startswith("All clear: 2 components")
     assert report([], NOW)["status"] == "unknown"
+
+
+def _supervisor(
+    name: str,
+    state: str = "RUNNING",
+    lag: int | None = 0,
+    detailed: str | None = None,
+    recent_errors: tuple[str, ...] = (),
+) -> SupervisorState:
+    healthy = state == "RUNNING"
+    return SupervisorState(
+        name, state, detailed or state, healthy, state == "SUSPENDED", 1, lag, recent_errors
+    )
+
+
+def test_druid_ingestion_state_and_lag_are_findings() -> None:
+    calm = [_sample("stream:aggregates", "freshness_s", 1.2)]
+    running = [_supervisor("market_prices_live", lag=12), _supervisor("steam_moves", lag=0)]
+    out = report(calm, NOW, supervisors=running)
+    assert out["status"] == "ok" and out["headline"].startswith("All clear: 3 components")
+    assert out["ingestion"] == [
+        {"datasource": "market_prices_live", "state": "RUNNING", "lag_records": 12},
+        {"datasource": "steam_moves", "state": "RUNNING", "lag_records": 0},
+    ]
+    behind = [_supervisor("market_prices_live", lag=DRUID_LAG_RECORDS + 1)]
+    assert report(calm, NOW, supervisors=behind)["headline"] == (
+        f"Look first at: Druid is {DRUID_LAG_RECORDS + 1:,} records behind the topic of market_prices_live"
+    )
+    broken = [
+        _supervisor("arbitrage_opportunities", "SUSPENDED", lag=None),
+        _supervisor(
+            "steam_moves",
+            "UNHEALTHY_TASKS",
+            detailed="UNHEALTHY_TASKS",
+            recent_errors=("org.apache.druid.java.util.common.ISE",),
+        ),
+    ]
+    out = report(calm, NOW, supervisors=broken)
+    assert [(f["severity"], f["component"]) for f in out["findings"]] == [
+        ("critical", "druid:steam_moves"),
+        ("warning", "druid:arbitrage_opportunities"),
+    ]
+    assert out["headline"].endswith("steam_moves is UNHEALTHY_TASKS (org.apache.druid.java.util.common.ISE)")
+    # No health samples yet, but Druid's state is known: its finding leads, not "no data".
+    assert report([], NOW, supervisors=broken)["status"] == "critical"
+    down = report(calm, NOW, supervisors=None, overlord_error="connection refused")
+    assert down["status"] == "critical" and "Overlord did not answer: connection refused" in down["headline"]
