@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "batch": {"lakehouse", "iceberg"},
     "serving": {"lakehouse"},
     "dashboards": {"lakehouse"},
-    "infra": {"lakehouse"},
+    "infra": {"lakehouse", "iceberg"},  # iceberg: the table namespaces that get Glue databases
     "dags": {"lakehouse", "iceberg", "batch"},  # thin DAG files over the batch layer and tables
     "cli": {"lakehouse", *LAYERS},  # the entry point wires the layers together
     "bench": {"lakehouse", *LAYERS, "tests"},  # benchmarks drive every layer, with test samples
