@@ -9,10 +9,12 @@ guess.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lakehouse.odds import InvalidOddsError, american_to_decimal
 from lakehouse.records import odds_quote, record_id
 from lakehouse.schemas import Market, Selection, format_timestamp
 from lakehouse.teams import TeamRegistry, game_id, get_registry
@@ -35,6 +37,36 @@ MARKETS = frozenset(m.value for m in Market)
 def sport_family(sport_key: str) -> str | None:
     """`soccer_epl` -> `soccer`; None for a key whose family the platform does not know."""
     return SPORT_FAMILIES.get(sport_key.split("_", 1)[0])
+
+
+def odds_format_of(events: Sequence[Any]) -> str:
+    """``american`` or ``decimal``, for a body whose request is unknown (a capture).
+
+    A whole body is in one format (the request's ``oddsFormat``).  American prices are whole
+    numbers of at least 100 in size, negative for favourites; a complete decimal market's inverse
+    prices sum to about 1 (1.0 to 1.3), an American one's to about 0.  So a body is American when
+    its markets of two or more prices have a median inverse sum under 0.5, or when it has a
+    negative price and every price is a whole number of size 100 or more.
+    """
+    sums: list[float] = []
+    prices: list[float] = []
+    for event in events:
+        for book in (event.get("bookmakers") or []) if isinstance(event, dict) else []:
+            for market in book.get("markets") or [] if isinstance(book, dict) else []:
+                quoted = [
+                    o.get("price")
+                    for o in (market.get("outcomes") or [] if isinstance(market, dict) else [])
+                    if isinstance(o, dict)
+                ]
+                numbers = [float(p) for p in quoted if isinstance(p, int | float) and not isinstance(p, bool)]
+                prices += numbers
+                if len(numbers) >= 2 and all(p > 0 for p in numbers):
+                    sums.append(sum(1 / p for p in numbers))
+    if sums and statistics.median(sums) < 0.5:
+        return "american"
+    if prices and min(prices) < 0 and all(p.is_integer() and abs(p) >= 100 for p in prices):
+        return "american"
+    return "decimal"
 
 
 def _selection(market: str, name: str, home: str, away: str) -> Selection | None:
@@ -101,6 +133,7 @@ class TheOddsApi:
         ]
 
     def parse(self, request: HttpRequest, response: HttpResponse) -> ParseResult:
+        """Quotes of one response, in the odds format the request asked for."""
         body, error = load_json_body(response, "The Odds API")
         if error:
             return body_reject(error, response, SOURCE, request)
@@ -109,17 +142,25 @@ class TheOddsApi:
             return body_reject(f"API error: {message}", response, SOURCE, request)
         if not isinstance(body, list):
             return body_reject("expected a list of events", response, SOURCE, request)
-        return self.parse_events(body, response.fetched_at)
+        return self.parse_events(
+            body, response.fetched_at, request.params.get("oddsFormat", self.odds_format)
+        )
 
-    def parse_events(self, events: Iterable[Any], fetched_at: datetime | None = None) -> ParseResult:
-        """Quotes from already-decoded events (the live poll and the replay of captures)."""
+    def parse_events(
+        self, events: Iterable[Any], fetched_at: datetime | None = None, odds_format: str | None = None
+    ) -> ParseResult:
+        """Quotes from already-decoded events (the live poll and the replay of captures), prices
+        as decimals.  ``odds_format`` is what the request asked for; None (a capture whose request
+        is unknown) reads it from the prices (``odds_format_of``)."""
+        events = list(events)
+        american = (odds_format or odds_format_of(events)) == "american"
         ingested = format_timestamp(fetched_at or datetime.now(UTC))
         result = ParseResult()
         for event in events:
-            result.extend(self._parse_event(event, ingested))
+            result.extend(self._parse_event(event, ingested, american))
         return result
 
-    def _parse_event(self, event: Any, ingested: str) -> ParseResult:
+    def _parse_event(self, event: Any, ingested: str, american: bool) -> ParseResult:
         if not isinstance(event, dict):
             return ParseResult(rejects=[Reject("event is not an object", event, SOURCE)])
         missing = [
@@ -146,10 +187,12 @@ class TheOddsApi:
         result = ParseResult()
         for book in event["bookmakers"]:
             for market in book.get("markets") or []:
-                result.extend(self._parse_market(event, book, market, gid, ingested))
+                result.extend(self._parse_market(event, book, market, gid, ingested, american))
         return result
 
-    def _parse_market(self, event: dict, book: dict, market: dict, gid: str, ingested: str) -> ParseResult:
+    def _parse_market(
+        self, event: dict, book: dict, market: dict, gid: str, ingested: str, american: bool
+    ) -> ParseResult:
         key = market.get("key")
         if key not in MARKETS:
             return ParseResult(
@@ -166,6 +209,15 @@ class TheOddsApi:
                 result.rejects.append(Reject(reason, {"event_id": event["id"], "outcome": outcome}, SOURCE))
                 continue
             point = outcome.get("point")
+            price = outcome.get("price")
+            if american and isinstance(price, int | float) and not isinstance(price, bool):
+                try:
+                    price = american_to_decimal(price)
+                except InvalidOddsError as exc:
+                    result.rejects.append(
+                        Reject(str(exc), {"event_id": event["id"], "outcome": outcome}, SOURCE)
+                    )
+                    continue
             result.events.append(
                 odds_quote(
                     event_id=record_id(SOURCE, event["id"], bookmaker, key, selection, point, updated),
@@ -181,7 +233,7 @@ class TheOddsApi:
                     market=key,
                     selection=selection.value,
                     selection_name=outcome.get("name"),
-                    price=outcome.get("price"),
+                    price=price,
                     point=point,
                     is_exchange=bookmaker in EXCHANGES or key.endswith("_lay"),
                     last_update=updated,
