@@ -90,14 +90,20 @@ def _point_for(market: str, line: Line, selection: str) -> float | None:
     return -line + 0.0 if market == Market.SPREADS and selection == Selection.AWAY else line
 
 
-def selections_for(market: str, quoted: Iterable[str] = ()) -> tuple[str, ...]:
+THREE_WAY_SPORTS = ("soccer",)
+"""Sport families (the sport key's first part) whose h2h always has a draw."""
+
+
+def selections_for(market: str, quoted: Iterable[str] = (), sport: str | None = None) -> tuple[str, ...]:
     """The selections that make up a complete market, in a fixed order.
 
-    h2h is three-way (home, draw, away) when any book quotes a draw in ``quoted`` (soccer),
-    otherwise two-way: a two-way book in a three-way market is incomplete, not a market.
+    h2h is three-way (home, draw, away) in a sport whose h2h has a draw (``THREE_WAY_SPORTS``),
+    or when any book quotes a draw in ``quoted``; otherwise two-way.  A two-way book in a
+    three-way market is incomplete, not a market: a soccer book whose home and away prices
+    arrive before its draw (one response, read in order) is no arbitrage at 35%.
     """
     if market in (Market.H2H, Market.H2H_LAY):
-        if Selection.DRAW in set(quoted):
+        if Selection.DRAW in set(quoted) or (sport or "").split("_")[0] in THREE_WAY_SPORTS:
             return (Selection.HOME.value, Selection.DRAW.value, Selection.AWAY.value)
         return (Selection.HOME.value, Selection.AWAY.value)
     if market == Market.SPREADS:
@@ -181,7 +187,8 @@ def summarise_market(quotes: Iterable[Quote]) -> list[MarketSummary]:
 
     out = []
     for (game_id, market), board in sorted(latest.items()):
-        selections = selections_for(market, (s for _, s in board))
+        sport = next(iter(board.values()))[1].sport
+        selections = selections_for(market, (s for _, s in board), sport)
         lines: dict[Line, list[tuple[datetime, Quote]]] = {}
         for at, q in board.values():
             if q.selection in selections:

@@ -660,7 +660,9 @@ class GameState:
         index: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_selections_index", {})
         held = index.get(market)
         if held is None:
-            held = index[market] = selections_for(market, {s for (_, s) in self.board[market]})
+            held = index[market] = selections_for(
+                market, {s for (_, s) in self.board[market]}, self.meta.sport
+            )
         return held
 
     def _best(self, market: str, line: Line) -> BestLine | None:

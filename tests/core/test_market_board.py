@@ -43,8 +43,9 @@ def q(
     point: float | None = None,
     at: datetime = T0,
     game_id: str = GAME,
+    sport: str = "soccer_epl",
 ) -> Quote:
-    return Quote(game_id, "soccer_epl", market, bookmaker, selection, price, point, False, at)
+    return Quote(game_id, sport, market, bookmaker, selection, price, point, False, at)
 
 
 def board(books: dict[str, dict[str, float]] = BOOKS, **kw: Any) -> list[Quote]:
@@ -90,11 +91,16 @@ def test_latest_quote_wins_ties_pick_the_first_book_and_partial_books_stay_out_o
 
 def test_two_way_h2h_and_missing_selection() -> None:
     two_way = {b: {"home": p["home"], "away": p["away"]} for b, p in BOOKS.items()}
-    [s] = summarise_market(board(two_way))
+    [s] = summarise_market(board(two_way, sport="basketball_nba"))
     assert s.selections == ("home", "away") == selections_for("h2h")
     assert s.arbitrage.inverse_sum == pytest.approx(1 / 2.10 + 1 / 4.20)
     # once anyone quotes a draw the market is three-way, so a line nobody else completes is skipped
-    assert summarise_market([*board(two_way), q("book_a", "draw", 3.3)])[0].complete_bookmakers == ("book_a",)
+    with_draw = [*board(two_way, sport="basketball_nba"), q("book_a", "draw", 3.3, sport="basketball_nba")]
+    assert summarise_market(with_draw)[0].complete_bookmakers == ("book_a",)
+    # Soccer's h2h is three-way before any draw arrives: home and away alone (one response of a
+    # book read before its draw, prices summing to 0.71) are no market, hence no arbitrage.
+    assert selections_for("h2h", (), "soccer_france_ligue_one") == ("home", "draw", "away")
+    assert summarise_market(board(two_way)) == []
     assert summarise_market(board({"book_a": {"home": 2.1, "draw": 3.3}})) == []
     assert selections_for("totals") == ("over", "under")
     with pytest.raises(ValueError, match="unknown market"):

@@ -17,8 +17,8 @@ from lakehouse.market.engine import Output, stamp, to_micros
 from lakehouse.schemas import get_aggregate_type, validate
 from tests.support.market_oracle import expected_rows, latest_rows
 
-GAME = "2024-03-30:arsenal:chelsea"
-META = GameMeta("soccer_epl", "Arsenal", "Chelsea", to_micros("2024-03-30T15:00:00Z"))
+GAME = "2024-03-30:boston-celtics:miami-heat"
+META = GameMeta("basketball_nba", "Boston Celtics", "Miami Heat", to_micros("2024-03-30T15:00:00Z"))
 T0 = to_micros("2024-03-30T12:00:00Z")
 US = 1_000_000
 SETTINGS = EngineSettings(window_s=60, lateness_s=120, steam_threshold_pct=2.0, steam_min_books=2)

@@ -182,9 +182,8 @@ def test_the_trading_settings_are_the_command_s_defaults(
 
 def test_arbitrage_window_reads_each_best_price_s_own_quote_time() -> None:
     def quote(book: str, selection: str, price: float, minute: int) -> Quote:
-        return Quote(
-            "g", "soccer_epl", "h2h", book, selection, price, None, False, f"2024-03-30T12:{minute:02d}:00Z"
-        )
+        at = f"2024-03-30T12:{minute:02d}:00Z"
+        return Quote("g", "basketball_nba", "h2h", book, selection, price, None, False, at)
 
     board = [
         quote("a", "home", 2.2, 0),
