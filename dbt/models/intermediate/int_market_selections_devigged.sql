@@ -39,6 +39,7 @@ unpivoted as (
 select
     {{ composite_key(['market_quote_id', 'selection']) }} as market_selection_id,
     market_quote_id,
+    price_source,
     match_id,
     league,
     season,

@@ -41,7 +41,7 @@ completed as (
 )
 
 select
-    {{ composite_key(['match_id', 'bookmaker', 'market', 'phase']) }} as market_quote_id,
+    {{ composite_key(['price_source', 'match_id', 'bookmaker', 'market', 'phase']) }} as market_quote_id,
     price_source,
     match_id,
     match_date,

@@ -26,7 +26,7 @@ phases as (
 )
 
 select
-    cast({{ composite_key(['match_id', 'bookmaker', 'market', 'selection']) }} as varchar) as odds_id,
+    cast({{ composite_key(['price_source', 'match_id', 'bookmaker', 'market', 'selection']) }} as varchar) as odds_id,
     cast(price_source as varchar) as price_source,
     cast(match_id as varchar) as match_id,
     cast(match_date as date) as match_date,

@@ -6,7 +6,7 @@ with odds as (
 ),
 
 pinnacle_close as (
-    select match_id, market, line, selection, price, fair_probability_shin
+    select price_source, match_id, market, line, selection, price, fair_probability_shin
     from {{ ref('int_market_selections_devigged') }}
     where bookmaker = 'pinnacle' and phase = 'closing'
 ),
@@ -19,7 +19,8 @@ valued as (
         odds.opening_price * pinnacle_close.fair_probability_shin - 1 as closing_line_value
     from odds
     inner join pinnacle_close
-        on odds.match_id = pinnacle_close.match_id
+        on odds.price_source = pinnacle_close.price_source  -- a live quote against the live close
+        and odds.match_id = pinnacle_close.match_id
         and odds.market = pinnacle_close.market
         and odds.selection = pinnacle_close.selection
         -- the close has to be the same bet: same line (a spread re-quoted at another handicap is not)

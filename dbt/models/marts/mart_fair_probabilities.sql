@@ -1,5 +1,6 @@
-{#- Fair 1X2 probabilities per match, de-vigged by Shin and multiplicatively, from Pinnacle and
-    from the market average (the file's `Avg` columns, or Betbrain's `BbAv` before 2019/20). -#}
+{#- Fair h2h probabilities per match (1X2; home and away only in a sport without a draw),
+    de-vigged by Shin and multiplicatively, from Pinnacle and from the market average (the file's
+    `Avg` columns, or Betbrain's `BbAv` before 2019/20). -#}
 with markets as (
     select * from {{ ref('int_markets_devigged') }}
     where market = 'h2h' and bookmaker in ('pinnacle', 'market_avg', 'betbrain_avg')
@@ -17,12 +18,12 @@ sourced as (
 ranked as (
     select
         *,
-        row_number() over (partition by match_id, probability_source, phase order by source_rank) as pick
+        row_number() over (partition by price_source, match_id, probability_source, phase order by source_rank) as pick
     from sourced
 )
 
 select
-    cast({{ composite_key(['match_id', 'probability_source', 'phase']) }} as varchar) as fair_probability_id,
+    cast({{ composite_key(['price_source', 'match_id', 'probability_source', 'phase']) }} as varchar) as fair_probability_id,
     cast(price_source as varchar) as price_source,
     cast(match_id as varchar) as match_id,
     cast(match_date as date) as match_date,
