@@ -1,256 +1,490 @@
-"""The main job on embedded defaults, end to end on real data.
+"""`lakehouse demo` (`make demo`): the production path, end to end, on embedded defaults.
 
-1. bring the local stack up (real Kafka broker on loopback);
-2. publish the real The Odds API capture as canonical odds quotes, validated against the
-   shared schema, with the idempotent producer;
-3. consume them back (round trip);
-4. stream the topic into an Iceberg table with Spark (official Kafka source, Iceberg sink);
-5. read the table with pyiceberg (another engine) and price each game with the odds math.
+Every stage runs the code the CLI and the DAGs run, no private copies:
+
+1. stack: Kafka and Druid on loopback (or the ones configured and answering), the topics, and a
+   Kafka supervisor per aggregate (`stack up --with druid`);
+2. produce: every real The Odds API capture and ESPN scoreboard replayed (`produce replay`),
+   then ``sim_seconds`` of the market simulator ending now (`produce simulate`);
+3. stream: bronze, silver, aggregates and gold until Kafka is drained (`stream run --available-now`);
+4. druid: the supervisors' ingestion, until Druid holds every record of the aggregate topics;
+5. airflow: `historical_backfill` over the shared football-data history, `lake_to_warehouse` (the
+   live tables) and `dbt_build`, each with `airflow dags test` on a real Airflow (its SQLite
+   metadata database under ``.local/airflow``);
+6. report: counts compared between the stages, and a self-contained HTML report
+   (``cli.demo_report``) under ``.local/reports``.
+
+Settings come from the environment, as for every command, and reach the Airflow tasks the same
+way.  The summary is also written as JSON beside the report.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import subprocess
+import sys
 import time
-import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.stack import Stack
-from infra.stack.topics import apply_topics
-from lakehouse.config import KafkaSettings, Settings
-from lakehouse.kafka import consumer_config, producer_config, spark_options
+from lakehouse.config import PROJECT_ROOT, Settings
 from lakehouse.log import get_logger
-from lakehouse.schemas import get_event_type, iceberg_schema, spark_schema, validate
-from producers.connectors.odds_api import TheOddsApi
+from lakehouse.schemas import AGGREGATE_TYPES
 
 log = get_logger(__name__)
 
-TOPIC = "odds.quotes"
-NAMESPACE = "demo"
-TABLE = "odds_quotes"
-CAPTURE = Path("odds-api") / "soccer_epl_odds_2024-03-27.json"
+DAGS = PROJECT_ROOT / "dags"
+SIM_SECONDS = 120.0
+FEED_TOPICS = ("odds.quotes", "games.events")
+MARTS = (
+    "fct_match",
+    "mart_bookmaker_margin",
+    "mart_closing_line_value",
+    "mart_calibration",
+    "mart_team_elo",
+    "fct_game",
+    "mart_line_movement",
+    "mart_arbitrage_live",
+)
+"""Marts the demo expects rows in: the history's, then the live data's."""
 
 
 class DemoError(RuntimeError):
-    """A step of the demo did not produce what it should have."""
+    """A stage did not do what it should have; the message says which and where to look."""
 
 
-def _consumer(bootstrap: str) -> Consumer:
-    return Consumer(
-        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
-    )
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer(
-        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
-    )
+@dataclass(frozen=True)
+class Check:
+    """Counts that must agree (``equal``) or each be positive (``non_empty``)."""
+
+    name: str
+    counts: dict[str, int]
+    rule: str = "equal"
+
+    @property
+    def ok(self) -> bool:
+        values = list(self.counts.values())
+        if self.rule == "non_empty":
+            return all(v > 0 for v in values)
+        return len(set(values)) == 1
+
+
+@dataclass
+class Summary:
+    stages: list[Stage] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    report: Path | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "stages": [asdict(s) for s in self.stages],
+            "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
+            "report": str(self.report) if self.report else None,
+            "urls": self.urls,
+        }
+
+
+# --- counting -----------------------------------------------------------------------------------
+
+
+def topic_records(settings: Settings, topics: Sequence[str]) -> dict[str, int]:
+    """Records in each topic: the sum of its partitions' end offsets (the producers and the
+    aggregates job write without transactions, so every offset is a record)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from lakehouse.kafka import consumer_config
+
+    consumer = Consumer(consumer_config(settings.kafka, group_id="lakehouse-demo-count"))
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        for _ in range(50):  # a just-created partition may not serve offsets for a moment
-            try:
-                return {
-                    p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                    for p in partitions
-                }
-            except KafkaException:
-                time.sleep(0.2)
-        raise DemoError(f"no offsets for {topic} after 10 s")
+        metadata = consumer.list_topics(timeout=30)
+        out = {}
+        for topic in topics:
+            partitions = metadata.topics[topic].partitions if topic in metadata.topics else {}
+            out[topic] = sum(
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions
+            )
+        return out
     finally:
         consumer.close()
 
 
-def _produce(bootstrap: str, records: list[dict], progress: Progress) -> int:
-    failures: list[str] = []
-    producer = Producer(
-        producer_config(KafkaSettings(bootstrap_servers=bootstrap), client_id="demo", **{"linger.ms": 10})
-    )
-    task = progress.add_task("produce odds quotes", total=len(records))
-
-    def delivered(err, _msg) -> None:
-        if err is not None:
-            failures.append(str(err))
-        progress.advance(task)
-
-    for record in records:
-        producer.produce(
-            TOPIC, key=record["game_id"], value=json.dumps(record).encode(), on_delivery=delivered
-        )
-        producer.poll(0)
-    if producer.flush(60) or failures:
-        raise DemoError(f"{len(failures)} records failed delivery: {failures[:3]}")
-    return len(records)
-
-
-def _consume_back(bootstrap: str, start: dict[int, int], expected: int, progress: Progress) -> set[str]:
-    consumer = Consumer(
-        consumer_config(KafkaSettings(bootstrap_servers=bootstrap), group_id=f"demo-{uuid.uuid4().hex}")
-    )
-    consumer.assign([TopicPartition(TOPIC, p, o) for p, o in start.items()])
-    task = progress.add_task("consume them back", total=expected)
-    seen: set[str] = set()
-    deadline = time.monotonic() + 60
-    while len(seen) < expected and time.monotonic() < deadline:
-        for msg in consumer.consume(num_messages=500, timeout=1.0):
-            if msg.error() is None:
-                seen.add(json.loads(msg.value())["event_id"])
-                progress.update(task, completed=len(seen))
-    consumer.close()
-    return seen
-
-
-def _stream_to_iceberg(settings: Settings, start: dict[int, int]) -> str:
-    """Kafka -> Spark Structured Streaming -> Iceberg: one availableNow run from this run's offsets."""
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.transforms import DayTransform
-    from pyspark.sql import functions as F
-
+def table_rows(settings: Settings, identifier: str, row_filter: str | None = None) -> int:
+    """Rows of a lake table (0 if it does not exist yet)."""
     from lakehouse.catalog import load_catalog
+
+    catalog = load_catalog(settings)
+    if not catalog.table_exists(identifier):
+        return 0
+    table = catalog.load_table(identifier)
+    first = table.schema().fields[0].name
+    scan = (
+        table.scan(row_filter=row_filter, selected_fields=(first,))
+        if row_filter
+        else table.scan(selected_fields=(first,))
+    )
+    return scan.to_arrow().num_rows
+
+
+def warehouse_rows(settings: Settings, relations: Sequence[str]) -> dict[str, int]:
+    """Rows of warehouse relations (``schema.table``); -1 for one that does not exist."""
+    import duckdb
+
+    out = {}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        for relation in relations:
+            try:
+                row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+                out[relation] = int(row[0]) if row else 0
+            except duckdb.CatalogException:
+                out[relation] = -1
+    return out
+
+
+# --- the stages ---------------------------------------------------------------------------------
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def stack_stage(settings: Settings, stage: Stage, with_api: bool) -> None:
+    from infra.stack import Stack
+    from infra.stack.topics import apply_topics
+    from serving.overlord import Overlord
+    from serving.specs import all_specs
+
+    if settings.kafka.bootstrap_servers:  # a configured cluster is used as it is
+        if not _answers(f"{settings.druid.broker_url}/status/health"):
+            raise DemoError(
+                f"Kafka is configured ({settings.kafka.bootstrap}) but no Druid answers at "
+                f"{settings.druid.broker_url}: start one (`lakehouse stack up --with druid`)"
+            )
+        topics = apply_topics(settings.kafka.bootstrap)
+        stage.facts["kafka"] = f"configured: {settings.kafka.bootstrap}"
+        stage.facts["topics changed"] = sum(1 for v in topics.values() if v != "unchanged")
+    else:
+        actions = Stack(settings).up(with_druid=True, with_api=with_api)
+        stage.facts |= {name: action for name, action in actions.items()}
+    with Overlord(settings.druid.overlord_url) as overlord:
+        outcomes = overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+        for name in outcomes:
+            overlord.wait_running(name, timeout=180)
+    stage.facts["supervisors"] = (
+        f"{len(outcomes)} running ({sum(o != 'unchanged' for o in outcomes.values())} changed)"
+    )
+
+
+def produce_stage(settings: Settings, stage: Stage, sim_seconds: float) -> dict[str, int]:
+    from producers.app import replay, simulate
+
+    before = topic_records(settings, FEED_TOPICS)
+    captures = sorted((settings.shared_data_dir / "odds-api").rglob("*.json"))
+    odds = replay(settings, "odds-api", captures)
+    games = replay(settings, "espn")
+    start = datetime.now(UTC) - timedelta(seconds=sim_seconds)
+    sim = simulate(settings, seconds=sim_seconds, start=start)
+    undelivered = odds["undelivered"] + games["undelivered"] + sim["undelivered"]
+    if undelivered:
+        raise DemoError(f"{undelivered} records were not acknowledged by Kafka at {settings.kafka.bootstrap}")
+    after = topic_records(settings, FEED_TOPICS)
+    added = {t: after[t] - before[t] for t in FEED_TOPICS}
+
+    def sent(summary: dict[str, Any]) -> str:
+        counts = summary["sent"] if isinstance(summary["sent"], dict) else {"records": summary["sent"]}
+        return ", ".join(f"{n:,} {feed}" for feed, n in counts.items()) or "0"
+
+    stage.facts |= {
+        "odds captures": f"{len(captures)} files: {sent(odds)} sent, {odds['dead_lettered']} dead-lettered",
+        "espn scoreboards": f"{sent(games)} sent, {games['dead_lettered']} dead-lettered",
+        "simulator": f"{sim_seconds:.0f} s ending now: {sim['sent']:,} records, "
+        f"{sim['arbitrages']} arbitrage windows",
+        "kafka": ", ".join(f"{t} +{n:,}" for t, n in added.items()),
+    }
+    return added
+
+
+def stream_stage(settings: Settings, stage: Stage) -> int:
+    """Drain Kafka through every job; the bronze rows this added for ``odds.quotes``."""
+    from pyspark.sql import SparkSession
+
+    from iceberg.tables import BRONZE_KAFKA_RECORDS, SILVER_DEAD_LETTERS, SILVER_FEEDS
+    from streaming.runner import JOBS, run_jobs
+
+    odds_bronze = "topic == 'odds.quotes'"
+    bronze_before = table_rows(settings, BRONZE_KAFKA_RECORDS.identifier, odds_bronze)
+    silver_before = table_rows(settings, SILVER_FEEDS["odds"].identifier)
     from lakehouse.spark import build_spark_session
 
-    event_type = get_event_type("odds")
-    catalog = load_catalog(settings)
-    catalog.create_namespace_if_not_exists(NAMESPACE)
-    identifier = f"{NAMESPACE}.{TABLE}"
-    if catalog.table_exists(identifier):
-        catalog.drop_table(identifier)
-    schema = iceberg_schema(event_type)
-    spec = PartitionSpec(
-        PartitionField(schema.find_field("event_time").field_id, 1000, DayTransform(), "event_day")
-    )
-    catalog.create_table(identifier, schema=schema, partition_spec=spec, properties={"format-version": "2"})
-
-    checkpoint = settings.state_dir / "demo" / "checkpoint"
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    owned = SparkSession.getActiveSession() is None
     spark = build_spark_session(settings, app_name="lakehouse-demo")
-    # Rows were validated against the schema before they were produced; from_json still
-    # types every column nullable, so let Iceberg trust the required flags.
-    spark.conf.set("spark.sql.iceberg.check-nullability", "false")
-    offsets = lambda o: json.dumps({TOPIC: {str(p): v for p, v in o.items()}})  # noqa: E731
-    source = (
-        spark.readStream.format("kafka")
-        .options(**spark_options(settings.kafka))
-        .option("subscribe", TOPIC)
-        .option("startingOffsets", offsets(start))
-        .load()
-        .select(F.from_json(F.col("value").cast("string"), spark_schema(event_type)).alias("r"))
-        .select("r.*")
-    )
-    table = f"{settings.catalog.name}.{identifier}"
-    query = (
-        source.writeStream.format("iceberg")
-        .outputMode("append")
-        .option("checkpointLocation", str(checkpoint))
-        .trigger(availableNow=True)
-        .toTable(table)
-    )
-    query.awaitTermination()
-    if query.exception() is not None:
-        raise DemoError(f"streaming query failed: {query.exception()}")
-    return identifier
-
-
-BOARD_COLUMNS = ("game", "books", "best H / D / A", "fair H / D / A", "arbitrage")
-
-
-def _price_games(settings: Settings, identifier: str) -> tuple[int, list[tuple[str, ...]]]:
-    """Read the table with pyiceberg and judge each game's 1X2 line with the shared core: best
-    prices, consensus Shin fair probabilities, and the arbitrage window by the trader's rules.
-    Returns the table's row count and the board's rows (``BOARD_COLUMNS``), 12 games at most."""
-    from lakehouse.catalog import load_catalog
-    from lakehouse.market.board import Quote, arbitrage_window, summarise_market
-
-    table_ = load_catalog(settings).load_table(identifier)
-    total = table_.scan().to_arrow().num_rows
-    rows = table_.scan(row_filter="market == 'h2h'").to_arrow().to_pylist()
-    teams = {r["game_id"]: (r["home_team"], r["away_team"]) for r in rows}
-    lines = summarise_market(Quote.from_record(r) for r in rows)
-    rules = settings.trading.rules()
-    order = ("home", "draw", "away")
-    board: list[tuple[str, ...]] = []
-    for line in sorted(lines, key=lambda s: teams[s.game_id])[:12]:
-        window = arbitrage_window(line, rules)
-        fair = line.fair_shin
-        home, away = teams[line.game_id]
-        board.append(
-            (
-                f"{home} v {away}",
-                str(len(line.prices)),
-                " / ".join(f"{line.best_prices[s]:.2f}" for s in order),
-                " / ".join(f"{fair[s]:.3f}" for s in order) if fair else "-",
-                f"{window.status} {window.gross_return:+.2%}" if window else "-",
-            )
-        )
-    return total, board
-
-
-def _board_table(board: list[tuple[str, ...]]) -> Table:
-    table = Table(
-        title="EPL 1X2 read back from Iceberg: best price across books, consensus Shin fair probability, "
-        "arbitrage as a trader judges it"
-    )
-    for column in BOARD_COLUMNS:
-        table.add_column(column, no_wrap=column != "game")
-    for row in board:
-        table.add_row(*row)
-    return table
-
-
-def run_demo(settings: Settings, keep_stack: bool = False) -> int:
-    """Run every step; returns the number of quotes that made the whole trip."""
-    console = Console(width=max(Console().width, 110))
-    started = time.monotonic()
-    stack = Stack(settings)
-    # An explicitly configured cluster is used as is; otherwise the local stack is started.
-    external = bool(settings.kafka.bootstrap_servers)
-    was_running = external or stack.kafka.running_pid() is not None
-    console.print("[bold]1/5[/] stack up")
-    if external:
-        apply_topics(settings.kafka.bootstrap)
-        console.print(f"    kafka    external cluster {settings.kafka.bootstrap}")
-    else:
-        for name, action in stack.up().items():
-            console.print(f"    {name:8} {action}")
+    if owned:  # the stages' own lines say what happened; Spark's warnings are for `stream run`
+        spark.sparkContext.setLogLevel("ERROR")
     try:
-        capture = settings.shared_data_dir / CAPTURE
-        events = json.loads(capture.read_text())
-        parsed = TheOddsApi().parse_events(events)
-        if parsed.rejects:
-            raise DemoError(f"{len(parsed.rejects)} captured quotes rejected: {parsed.rejects[0].reason}")
-        records = [validate("odds", q) for q in parsed.events]
-        bootstrap = settings.kafka.bootstrap
-        start = _end_offsets(bootstrap, TOPIC)
-        with Progress(
-            TextColumn("    {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-        ) as progress:
-            console.print(
-                f"[bold]2/5[/] publish {len(records)} quotes of {len(events)} games from {capture.name}"
-            )
-            produced = _produce(bootstrap, records, progress)
-            console.print("[bold]3/5[/] Kafka round trip")
-            seen = _consume_back(bootstrap, start, produced, progress)
-        if seen != {r["event_id"] for r in records}:
-            raise DemoError(f"round trip lost records: produced {produced}, consumed {len(seen)}")
-        console.print("[bold]4/5[/] Spark Structured Streaming: Kafka -> Iceberg")
-        identifier = _stream_to_iceberg(settings, start)
-        console.print("[bold]5/5[/] pyiceberg reads the table back")
-        rows, board = _price_games(settings, identifier)
-        if rows != produced:
-            raise DemoError(f"Iceberg holds {rows} rows, expected {produced}")
-        console.print(_board_table(board))
-        console.print(
-            f"[green]OK[/] {produced} quotes: Kafka {produced} -> consumed {len(seen)} -> "
-            f"Iceberg {settings.catalog.name}.{identifier} {rows} rows "
-            f"({settings.warehouse_path}); {time.monotonic() - started:.1f}s"
-        )
-        return rows
+        run_jobs(settings, JOBS, available_now=True)
     finally:
-        if not keep_stack and not was_running:
-            stack.down()
-            console.print("    stack down (started by the demo; use --keep-stack to leave it up)")
+        if owned and (session := SparkSession.getActiveSession()) is not None:
+            session.stop()
+    bronze = table_rows(settings, BRONZE_KAFKA_RECORDS.identifier, odds_bronze) - bronze_before
+    silver = table_rows(settings, SILVER_FEEDS["odds"].identifier) - silver_before
+    stage.facts |= {
+        "bronze": f"odds.quotes +{bronze:,} rows",
+        "silver": f"odds_quotes +{silver:,} rows (distinct valid quotes); "
+        f"dead letters {table_rows(settings, SILVER_DEAD_LETTERS.identifier):,} in all",
+    }
+    return bronze
+
+
+def druid_stage(settings: Settings, stage: Stage) -> tuple[dict[str, int], dict[str, int]]:
+    """Wait until Druid holds every record of each aggregate topic; (topic records, Druid rows)."""
+    from serving.query import DruidQuery
+
+    topics = {agg.name: agg.topic for agg in AGGREGATE_TYPES.values()}
+    records = topic_records(settings, list(topics.values()))
+    wanted = {name: records[topic] for name, topic in topics.items()}
+    with DruidQuery(settings.druid.broker_url) as druid:
+        held = {name: druid.wait_queryable(name, n, timeout_s=300) for name, n in wanted.items()}
+    stage.facts |= {name: f"{held[name]:,} rows (topic {wanted[name]:,})" for name in wanted}
+    return wanted, held
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """A real Airflow of the demo's own: home, SQLite metadata database and logs under the
+    state folder; the project's DAGs; the demo's settings for the tasks."""
+    home = settings.state_dir / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+        # `airflow standalone` and the tasks' own subprocesses find the venv's commands.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+def airflow(args: Sequence[str], env: dict[str, str], log_file: Path) -> None:
+    """One `airflow ...` command, its output in ``log_file``; a failure names the file."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("w") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    text = log_file.read_text(errors="replace")
+    if result.returncode != 0 or ("dags" in args and "state=success" not in text):
+        tail = " | ".join(line for line in text.splitlines()[-5:] if line.strip())
+        raise DemoError(f"`airflow {' '.join(args[:3])}` failed (log: {log_file}): {tail[-600:]}")
+
+
+def airflow_stage(
+    settings: Settings, stage: Stage, leagues: Sequence[str] | None, tick: Callable[[str], None]
+) -> None:
+    env = airflow_env(settings)
+    logs = settings.state_dir / "demo" / "logs"
+    steps: list[tuple[str, list[str]]] = [
+        ("metadata database", ["db", "migrate"]),
+        (
+            "historical_backfill",
+            ["dags", "test", "historical_backfill", "-c", json.dumps({"leagues": list(leagues or [])})],
+        ),
+        ("lake_to_warehouse", ["dags", "test", "lake_to_warehouse"]),
+        ("dbt_build", ["dags", "test", "dbt_build"]),
+    ]
+    for name, args in steps:
+        tick(name)
+        started = time.monotonic()
+        airflow(args, env, logs / f"airflow-{name.replace(' ', '-')}.log")
+        stage.facts[name] = f"{time.monotonic() - started:.0f} s"
+
+
+def history_checks(settings: Settings, leagues: Sequence[str] | None) -> list[Check]:
+    """The valid rows of the season files (parsed again here) against Iceberg and the warehouse."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from batch.pipeline import discover, iceberg_counts, parse_landed
+    from batch.warehouse import open_target
+    from iceberg.history import FOOTBALL_DATA_MATCHES, FOOTBALL_DATA_ODDS
+
+    files = discover(settings, leagues)
+    partitions = [(sf.league, sf.season) for sf in files]
+    parsed = [parse_landed(settings, sf) for sf in files]
+    try:
+        lake = iceberg_counts(settings, partitions)
+    except NoSuchTableError as exc:
+        raise DemoError(
+            f"the backfill left no history table ({exc}): see {settings.state_dir / 'demo' / 'logs'}"
+        ) from None
+    target = open_target(settings)
+    try:
+        counts = {
+            "csv valid matches": sum(p.matches.num_rows for p in parsed),
+            "iceberg matches": lake[FOOTBALL_DATA_MATCHES.name],
+            "warehouse matches": target.count(FOOTBALL_DATA_MATCHES.name, partitions),
+        }
+        prices = {
+            "csv valid prices": sum(p.odds.num_rows for p in parsed),
+            "iceberg prices": lake[FOOTBALL_DATA_ODDS.name],
+            "warehouse prices": target.count(FOOTBALL_DATA_ODDS.name, partitions),
+        }
+    finally:
+        target.close()
+    return [
+        Check(f"history matches, {len(files)} seasons: CSV valid = Iceberg = warehouse", counts),
+        Check(f"history prices, {len(files)} seasons: CSV valid = Iceberg = warehouse", prices),
+    ]
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _timed(console: Console, summary: Summary, number: int, total: int, name: str) -> Iterator[Stage]:
+    stage = Stage(name)
+    console.print(f"[bold]{number}/{total}[/] {name}")
+    started = time.monotonic()
+    yield stage
+    stage.seconds = round(time.monotonic() - started, 1)
+    for key, value in stage.facts.items():
+        console.print(f"    {key}: {value}")
+    console.print(f"    [dim]{stage.seconds:.1f} s[/]")
+    summary.stages.append(stage)
+
+
+def run_demo(
+    settings: Settings,
+    keep_stack: bool = False,
+    sim_seconds: float = SIM_SECONDS,
+    leagues: Sequence[str] | None = None,
+    console: Console | None = None,
+) -> Summary:
+    """Every stage, then the checks and the report; raises ``DemoError`` if a stage fails."""
+    from cli.demo_report import write_report
+    from infra.stack import Stack
+
+    console = console or Console(width=max(Console().width, 110))
+    summary = Summary()
+    began = time.monotonic()
+    local = not settings.kafka.bootstrap_servers
+    key = _demo_key(settings) if keep_stack and local else None
+    if key is not None:
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"keys": key[1]})})
+    total = 6
+    try:
+        with _timed(console, summary, 1, total, "stack: Kafka, Druid and its supervisors") as stage:
+            stack_stage(settings, stage, with_api=key is not None)
+        with _timed(console, summary, 2, total, "produce: real captures replayed, the simulator") as stage:
+            produced = produce_stage(settings, stage, sim_seconds)
+        with _timed(console, summary, 3, total, "stream: bronze, silver, aggregates, gold") as stage:
+            bronze = stream_stage(settings, stage)
+        with _timed(console, summary, 4, total, "druid: the aggregates ingested") as stage:
+            topic_counts, druid_counts = druid_stage(settings, stage)
+        with _timed(console, summary, 5, total, "airflow: backfill, live load, dbt build") as stage:
+            airflow_stage(settings, stage, leagues, lambda step: console.print(f"    running {step} ..."))
+        with _timed(console, summary, 6, total, "report") as stage:
+            summary.checks = [
+                Check(
+                    "quotes produced = bronze rows",
+                    {"kafka odds.quotes": produced["odds.quotes"], "bronze": bronze},
+                ),
+                *(
+                    Check(
+                        f"{name}: topic = Druid", {"topic": topic_counts[name], "druid": druid_counts[name]}
+                    )
+                    for name in topic_counts
+                ),
+                *history_checks(settings, leagues),
+                Check(
+                    "live quotes: silver = warehouse",
+                    {
+                        "silver": table_rows(settings, "silver.odds_quotes"),
+                        "warehouse": warehouse_rows(settings, ["raw.silver_odds_quotes"])[
+                            "raw.silver_odds_quotes"
+                        ],
+                    },
+                ),
+                Check(
+                    "marts have rows", warehouse_rows(settings, [f"marts.{m}" for m in MARTS]), "non_empty"
+                ),
+            ]
+            summary.report = write_report(settings, summary)
+            stage.facts["report"] = str(summary.report)
+    finally:
+        if not keep_stack and local:
+            Stack(settings).down()
+            console.print("    stack down (use --keep-stack to leave it and the web board up)")
+    if keep_stack:
+        summary.urls = _urls(settings, key[0] if key else None)
+    _print_summary(console, summary, time.monotonic() - began)
+    (summary.report.parent / "demo-summary.json").write_text(
+        json.dumps(summary.as_dict(), indent=2, default=str)
+    )
+    return summary
+
+
+def _demo_key(settings: Settings) -> tuple[str, str]:
+    """A read key for the board the demo leaves up (printed once; only its hash is kept)."""
+    from serving.api.keys import new_key
+
+    key, entry = new_key("demo", ("read",))
+    os.environ["LAKEHOUSE_API__KEYS"] = ",".join(e for e in (settings.api.keys, entry) if e)
+    return key, os.environ["LAKEHOUSE_API__KEYS"]
+
+
+def _urls(settings: Settings, key: str | None) -> dict[str, str]:
+    api = f"http://{settings.api.host}:{settings.api.port}"
+    urls = {
+        "web board": f"{api}/board/",
+        "API docs": f"{api}/docs",
+        "Druid SQL": f"{settings.druid.broker_url}/druid/v2/sql",
+        "Druid coordinator": settings.druid.overlord_url,
+        "Airflow UI": f"AIRFLOW_HOME={settings.state_dir / 'airflow'} .venv/bin/airflow api-server",
+    }
+    if key:
+        urls["board key"] = key
+    return urls
+
+
+def _print_summary(console: Console, summary: Summary, seconds: float) -> None:
+    table = Table(title="checks between the stages")
+    for column in ("check", "counts", "ok"):
+        table.add_column(column)
+    for check in summary.checks:
+        counts = ", ".join(f"{k} {v:,}" for k, v in check.counts.items())
+        table.add_row(check.name, counts, "[green]yes[/]" if check.ok else "[red]NO[/]")
+    console.print(table)
+    console.print("stages: " + ", ".join(f"{s.name.split(':')[0]} {s.seconds:.0f} s" for s in summary.stages))
+    for name, url in summary.urls.items():
+        console.print(f"{name}: {url}")
+    verdict = "[green]OK[/]" if summary.ok else "[red]CHECKS FAILED[/]"
+    console.print(f"{verdict} in {seconds:.0f} s; report: {summary.report}")

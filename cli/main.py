@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,21 @@ from cli.arbitrage import arbitrage_command
 from cli.backtest import backtest_command
 from cli.dlq import dlq_group
 from cli.teams import teams_group
+from cli.warehouse import warehouse_group
 from lakehouse.config import Settings, get_settings
 from lakehouse.log import configure_logging
 
 
 @click.group()
 @click.option("--log-format", type=click.Choice(["console", "json"]), default=None, help="Log output format.")
-def main(log_format: str | None) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_format: str | None) -> None:
     """Sports-betting analytics lakehouse."""
     settings = get_settings()
-    configure_logging(settings.log_level, log_format or settings.log_format)
+    level = settings.log_level
+    if ctx.invoked_subcommand == "demo" and "LAKEHOUSE_LOG_LEVEL" not in os.environ:
+        level = "WARNING"  # the demo prints what each stage did; logs are for trouble
+    configure_logging(level, log_format or settings.log_format)
 
 
 @main.command()
@@ -263,11 +270,21 @@ def produce_replay(
 @click.option(
     "--realtime", is_flag=True, help="Pace output in wall-clock time at --rate (default: flat out)."
 )
-def produce_simulate(seconds: float, rate: float | None, seed: int, realtime: bool) -> None:
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    default=None,
+    help="The simulated market's first instant, UTC (default: --seconds before now, so the market "
+    "ends now and the live dashboards' time ranges show it).",
+)
+def produce_simulate(
+    seconds: float, rate: float | None, seed: int, realtime: bool, start: datetime | None
+) -> None:
     """Run the live-market simulator into Kafka."""
     from producers.app import simulate
 
-    summary = simulate(get_settings(), seconds=seconds, rate=rate, seed=seed, realtime=realtime)
+    first = start.replace(tzinfo=UTC) if start else datetime.now(UTC) - timedelta(seconds=seconds)
+    summary = simulate(get_settings(), seconds=seconds, rate=rate, seed=seed, realtime=realtime, start=first)
     click.echo(
         f"sent {summary['sent']} ({summary['per_second']:.0f}/s), arbitrage windows {summary['arbitrages']}"
     )
@@ -525,19 +542,35 @@ def batch_backfill(
 
 main.add_command(api_group)
 main.add_command(teams_group)
+main.add_command(warehouse_group)
 main.add_command(dlq_group)
 main.add_command(arbitrage_command)
 main.add_command(backtest_command)
 
 
 @main.command()
-@click.option("--keep-stack", is_flag=True, help="Leave the stack running afterwards.")
-def demo(keep_stack: bool) -> None:
-    """The main job on embedded defaults (stack, Kafka round trip, Spark -> Iceberg -> pyiceberg)."""
-    from cli.demo import run_demo
+@click.option("--keep-stack", is_flag=True, help="Leave the stack, the API and the web board up afterwards.")
+@click.option("--sim-seconds", type=float, default=120.0, show_default=True, help="Simulated market seconds.")
+@click.option("--league", "leagues", multiple=True, help="Backfill these leagues (default: the settings').")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON at the end.")
+def demo(keep_stack: bool, sim_seconds: float, leagues: tuple[str, ...], as_json: bool) -> None:
+    """The whole platform on embedded defaults: stack with Druid, producers, streaming, Druid
+    ingestion, Airflow (backfill, live load, dbt build), checks between the stages and an HTML report."""
+    import json
 
-    settings: Settings = get_settings()
-    run_demo(settings, keep_stack=keep_stack)
+    from cli.demo import DemoError, run_demo
+    from infra.stack.process import ServiceError
+
+    try:
+        summary = run_demo(
+            get_settings(), keep_stack=keep_stack, sim_seconds=sim_seconds, leagues=leagues or None
+        )
+    except (DemoError, ServiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), default=str))
+    if not summary.ok:
+        raise click.ClickException("counts disagree between stages (see the checks above)")
 
 
 if __name__ == "__main__":

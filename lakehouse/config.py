@@ -212,29 +212,46 @@ class WarehouseSettings(BaseModel):
     duckdb_lock_timeout_s: float = 600.0
     snowflake_account: str = ""
     snowflake_user: str = ""
+    # Each workload connects with its own role and warehouse (infra/snowflake creates them):
+    # dbt transforms, the batch layer loads RAW, the API reads MARTS.
     snowflake_role: str = "TRANSFORMER"
     snowflake_warehouse: str = "TRANSFORMING"
+    snowflake_loader_role: str = "LOADER"
+    snowflake_loader_warehouse: str = "LOADING"
+    snowflake_reader_role: str = "ANALYST"
+    snowflake_reader_warehouse: str = "REPORTING"
     snowflake_database: str = "BETTING"
     snowflake_host: str | None = None  # a local emulator in tests (fakesnow server)
     snowflake_port: int | None = None
     snowflake_protocol: str = "https"
 
-    def snowflake_connection(self, password: SecretStr | None, timeout_s: float) -> dict[str, Any]:
-        """``snowflake.connector.connect`` keyword arguments; ``password`` is the top-level secret
-        ``LAKEHOUSE_SNOWFLAKE_PASSWORD`` (never a setting of its own here)."""
+    def snowflake_connection(
+        self,
+        password: SecretStr | None,
+        timeout_s: float,
+        workload: Literal["transform", "load", "read", "admin"] = "transform",
+    ) -> dict[str, Any]:
+        """``snowflake.connector.connect`` keyword arguments for a workload (its role and
+        warehouse; ``admin`` keeps the user's default role, for `lakehouse warehouse setup`);
+        ``password`` is the top-level secret ``LAKEHOUSE_SNOWFLAKE_PASSWORD``."""
         if password is None:
             raise ValueError("Snowflake needs a password: set LAKEHOUSE_SNOWFLAKE_PASSWORD")
         kwargs: dict[str, Any] = {
             "account": self.snowflake_account,
             "user": self.snowflake_user,
             "password": password.get_secret_value(),
-            "role": self.snowflake_role,
-            "warehouse": self.snowflake_warehouse,
             "database": self.snowflake_database,
             "login_timeout": timeout_s,
             "network_timeout": timeout_s,
             "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
         }
+        role, warehouse = {
+            "transform": (self.snowflake_role, self.snowflake_warehouse),
+            "load": (self.snowflake_loader_role, self.snowflake_loader_warehouse),
+            "read": (self.snowflake_reader_role, self.snowflake_reader_warehouse),
+        }.get(workload, (None, None))
+        if role:
+            kwargs |= {"role": role, "warehouse": warehouse}
         if self.snowflake_host:
             kwargs |= {"host": self.snowflake_host, "protocol": self.snowflake_protocol}
         if self.snowflake_port:

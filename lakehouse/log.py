@@ -52,7 +52,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         handler.addFilter(_RedactingFilter())
     # A request line per call is noise at INFO (kept at DEBUG, redacted by the filter above).
     debug = logging.getLevelName(level.upper()) == logging.DEBUG
-    for chatty in ("httpx", "httpcore"):
+    for chatty in ("httpx", "httpcore", "py4j"):  # py4j: a line per call between Python and the JVM
         logging.getLogger(chatty).setLevel(logging.DEBUG if debug else logging.WARNING)
     structlog.configure(
         processors=[

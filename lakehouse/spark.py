@@ -25,6 +25,8 @@ def spark_conf(settings: Settings | None = None, app_name: str = "lakehouse") ->
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": str(sp.ui_enabled).lower(),
+        # Jobs log their own batch metrics; Spark's console progress bars only garble those logs.
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(sp.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.jars": ",".join(str(j) for j in module_jars("spark", settings)),
@@ -99,6 +101,8 @@ def build_spark_session(
     builder = SparkSession.builder
     for key, value in (spark_conf(settings, app_name) | (extra_conf or {})).items():
         builder = builder.config(key, value)
+    existing = SparkSession.getActiveSession()
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("WARN")
+    if existing is None:  # a caller that set another level on its session keeps it
+        session.sparkContext.setLogLevel("WARN")
     return session

@@ -206,13 +206,18 @@ def simulate(
     rate: float | None = None,
     seed: int = 42,
     realtime: bool = False,
+    start: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run the live-market simulator into Kafka; returns counts and arbitrage windows seen."""
+    """Run the live-market simulator into Kafka; returns counts and arbitrage windows seen.
+
+    ``start`` is the simulated market's first instant (default: the simulator's fixed date);
+    ``realtime`` restamps every record with the wall clock as it is sent."""
     import time as _time
 
-    from producers.simulator import Simulator, arbitrage_windows, paced, restamped
+    from producers.simulator import DEFAULT_START, Simulator, arbitrage_windows, paced, restamped
 
-    sim = Simulator.for_rate(rate, seed=seed) if rate else Simulator(seed=seed)
+    first = start or DEFAULT_START
+    sim = Simulator.for_rate(rate, seed=seed, start=first) if rate else Simulator(seed=seed, start=first)
     stream: Iterable[tuple[str, dict[str, Any]]] = sim.run(seconds)
     if realtime:
         stream = restamped(paced(stream, rate_per_s=rate or 200.0))

@@ -1,65 +1,94 @@
-"""The README's main job, run against the test broker and lake."""
+"""The README's main job, `lakehouse demo`, as a user runs it: its own Kafka and Druid on free
+ports, the real captures and the simulator through the streaming jobs, Druid's ingestion, the
+backfill, live load and dbt build through Airflow, then the report.
+
+The demo compares counts between its stages; this test checks its summary and recomputes what
+it can independently: the quotes of the captures (parsed here), Druid's rows against the topics
+read here, and the marts' rows.
+"""
 
 from __future__ import annotations
 
-import pytest
+import json
+import os
+import re
+from pathlib import Path
 
-from cli.demo import CAPTURE, _price_games, run_demo
-from lakehouse.catalog import load_catalog
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from infra.stack.process import free_port
 from lakehouse.config import Settings
+from lakehouse.schemas import AGGREGATE_TYPES
+from producers.replay import odds_api_capture
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
+SIM_SECONDS = 60
 
-def test_demo_moves_every_real_quote_through_kafka_spark_and_iceberg(
+
+def _env(tmp_path: Path, lake_settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {
+        "LAKEHOUSE_STATE_DIR": str(tmp_path / "state"),
+        # the session's Spark holds the session's catalog: the demo's tables go there too
+        "LAKEHOUSE_CATALOG__LOCAL_WAREHOUSE": str(lake_settings.warehouse_path),
+        "LAKEHOUSE_CATALOG__LOCAL_CATALOG_DB": str(lake_settings.catalog_db_path),
+    }
+    for name in ("KAFKA__PORT", "KAFKA__CONTROLLER_PORT"):
+        env[f"LAKEHOUSE_{name}"] = str(free_port())
+    for port in ("ZOOKEEPER", "COORDINATOR", "BROKER", "HISTORICAL", "INDEXER", "DERBY", "ROUTER"):
+        env[f"LAKEHOUSE_DRUID__{port}_PORT"] = str(free_port())
+    return env
+
+
+def test_demo_runs_the_platform_and_its_stages_agree(
     spark,
     lake_settings: Settings,
-    shared_data,
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_settings: None,
 ) -> None:
-    rows = run_demo(lake_settings)
-    assert rows == 1281  # every outcome of every bookmaker/market in the real capture
+    env = _env(tmp_path, lake_settings)
+    for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
 
-    table = load_catalog(lake_settings).load_table("demo.odds_quotes")
-    arrow = table.scan().to_arrow()
-    assert arrow.num_rows == 1281
-    assert len(set(arrow.column("event_id").to_pylist())) == 1281
-    assert len(set(arrow.column("game_id").to_pylist())) == 30
-    # Partitioned by day of event_time, as the derived Iceberg schema + spec says.
-    assert [f.name for f in table.spec().fields] == ["event_day"]
-    # A known real price: 888sport's Newcastle v West Ham home price in the capture.
-    nufc = table.scan(
-        row_filter="bookmaker == 'sport888' and market == 'h2h' and selection == 'home' "
-        "and home_team == 'Newcastle United' and away_team == 'West Ham United'"
-    ).to_arrow()
-    assert nufc.column("price").to_pylist() == [1.85]
-
-    # A second run rebuilds the table from that run's offsets: same rows, not doubled.
-    assert run_demo(lake_settings) == 1281
-    assert load_catalog(lake_settings).load_table("demo.odds_quotes").scan().to_arrow().num_rows == 1281
-
-
-def test_the_demo_board_judges_arbitrage_as_the_capture_does(
-    spark, lake_settings: Settings, shared_data
-) -> None:
-    """The board read back from Iceberg gives each game the status the raw capture gives it
-    (`lakehouse arbitrage`'s rules): on this capture none is actionable."""
-    from lakehouse.market.board import Quote, arbitrage_window, summarise_market
-    from producers.replay import odds_api_capture
-
-    if not load_catalog(lake_settings).table_exists("demo.odds_quotes"):
-        run_demo(lake_settings)
-    _, board = _price_games(lake_settings, "demo.odds_quotes")
-    games = [row[0] for row in board]
-    shown = {row[0]: row[4] for row in board}
-    parsed = odds_api_capture(lake_settings.shared_data_dir / CAPTURE)
-    lines = summarise_market(Quote.from_record(r) for r in parsed.events if r["market"] == "h2h")
-    names = {r["game_id"]: f"{r['home_team']} v {r['away_team']}" for r in parsed.events}
-    expected = {}
-    for line in lines:
-        window = arbitrage_window(line)
-        expected[names[line.game_id]] = f"{window.status} {window.gross_return:+.2%}" if window else "-"
-    assert len(shown) == 12
-    assert shown == {game: expected[game] for game in games}
-    assert any(v != "-" for v in shown.values()) and not any(
-        v.startswith("actionable") for v in shown.values()
+    result = CliRunner().invoke(
+        main, ["demo", "--sim-seconds", str(SIM_SECONDS), "--league", "SP1", "--json"], catch_exceptions=False
     )
+    assert result.exit_code == 0, result.output[-4000:]
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["ok"], summary["checks"]
+    stages = [s["name"].split(":")[0] for s in summary["stages"]]
+    assert stages == ["stack", "produce", "stream", "druid", "airflow", "report"]
+    for stage in summary["stages"]:
+        print(f"{stage['name']}: {stage['seconds']} s")
+
+    checks = {c["name"]: c["counts"] for c in summary["checks"]}
+    # Every valid quote of every capture (and the simulator's) reached Kafka, and bronze.
+    captured = sum(
+        len(odds_api_capture(p).events) for p in sorted((shared_data / "odds-api").rglob("*.json"))
+    )
+    produced = checks["quotes produced = bronze rows"]
+    assert produced["kafka odds.quotes"] == produced["bronze"] >= captured > 9_000  # and the simulator's
+    for agg in AGGREGATE_TYPES.values():
+        counts = checks[f"{agg.name}: topic = Druid"]
+        assert counts["topic"] == counts["druid"] > 0, agg.name
+    history = next(c for name, c in checks.items() if name.startswith("history matches"))
+    assert len(set(history.values())) == 1 and history["csv valid matches"] > 5000  # La Liga, 22 seasons
+    marts = checks["marts have rows"]
+    state = Path(env["LAKEHOUSE_STATE_DIR"])
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        for relation, rows in marts.items():
+            assert con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0] == rows > 0, relation
+
+    report = Path(summary["report"])
+    page = report.read_text()
+    assert report.parent == state / "reports" and "This section failed" not in page
+    assert page.count("<svg") >= 7 and not re.search(r"<(script|link)\b", page)  # self-contained
+    assert "Live odds board" in page and "Elo trajectories" in page
