@@ -389,9 +389,14 @@ def run_demo(
     console: Console | None = None,
 ) -> Summary:
     """Every stage, then the checks and the report; raises ``DemoError`` if a stage fails."""
+    from batch.pipeline import BackfillInputError, discover
     from cli.demo_report import write_report
     from infra.stack import Stack
 
+    try:  # a mistyped league is refused before anything starts, not after the stream
+        discover(settings, leagues)
+    except BackfillInputError as exc:
+        raise DemoError(str(exc)) from None
     console = console or Console(width=max(Console().width, 110))
     summary = Summary()
     began = time.monotonic()

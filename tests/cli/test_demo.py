@@ -92,3 +92,13 @@ def test_demo_runs_the_platform_and_its_stages_agree(
     assert report.parent == state / "reports" and "This section failed" not in page
     assert page.count("<svg") >= 7 and not re.search(r"<(script|link)\b", page)  # self-contained
     assert "Live odds board" in page and "Elo trajectories" in page
+
+
+def test_an_unknown_league_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> None:
+    monkeypatch.setenv("LAKEHOUSE_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner().invoke(main, ["demo", "--league", "XX"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: unknown league(s) ['XX']; known: E0")
+    assert not (tmp_path / "state" / "stack").exists()  # no service was started
