@@ -1,10 +1,14 @@
 """The Lambda check on the captures: gold written by the engine in small batches (as the stream
-runs it) equals the batch recomputation from silver; a corrupted or lost gold row is found."""
+runs it) equals the batch recomputation from silver; a corrupted or lost gold row is found.
+
+A minute of the simulated market joins the captures: a capture is one snapshot per book, so its
+arbitrage windows open and stay open, while the simulator's also close (only closed windows are
+final, and compared)."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,11 @@ from lakehouse.health import RecordingHealth
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
 from lakehouse.schemas import SchemaValidationError, validate
 from producers.replay import odds_api_capture
+from producers.simulator import Simulator
 
 pytestmark = pytest.mark.integration
 
+SIM = {"games_per_sport": 1, "game_speed": 60.0, "first_kickoff_s": 10.0, "kickoff_interval_s": 10.0}
 CAPTURES = sorted(
     (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "odds-api").rglob("*.json")
 )
@@ -60,6 +66,8 @@ def lake(tmp_path: Path) -> tuple[Settings, Any, list[dict[str, Any]]]:
         for event in odds_api_capture(path).events:
             with contextlib.suppress(SchemaValidationError):  # dead-lettered by the stream
                 quotes.append(validate("odds", event))
+    sim = Simulator(seed=7, start=datetime(2024, 3, 27, 12, tzinfo=UTC), **SIM)
+    quotes += [validate("odds", record) for feed, record in sim.run(60) if feed == "odds"]
     now = datetime(2024, 3, 27)
     silver_table = catalog.load_table(SILVER_FEEDS["odds"].identifier)
     silver = _rows(
@@ -102,7 +110,7 @@ def test_gold_equals_the_batch_recomputation_then_a_corrupted_row_is_found(lake:
     assert result.quotes == len(quotes) and result.games == len({q["game_id"] for q in quotes})
     assert result.compared["market_agg_1m"] > 1000, result.compared
     # Every live price is final here (the cutoff is the newest quote less the lateness, and a
-    # capture's quotes are hours older than that), and the captures hold closed arbitrages.
+    # capture's quotes are hours older than that), and the simulated minute closes arbitrages.
     live = catalog.load_table(GOLD_TABLES["market_prices_live"].identifier).scan().to_arrow()
     arbs = catalog.load_table(GOLD_TABLES["arbitrage_opportunities"].identifier).scan().to_arrow()
     closed = arbs.filter(pa.compute.equal(arbs["status"], "closed"))
