@@ -328,12 +328,24 @@ def ensure_tables(
     if unknown:
         raise KeyError(f"no table definition for {unknown} (known: {', '.join(sorted(defs))})")
     for namespace in sorted({defs[i].namespace for i in wanted}):
-        catalog.create_namespace_if_not_exists(namespace)
+        _ensure_namespace(catalog, namespace)
     outcome: dict[str, Outcome] = {}
     for identifier in wanted:
         outcome[identifier] = _ensure(catalog, defs[identifier])
         log.info("table ensured", table=identifier, outcome=outcome[identifier])
     return outcome
+
+
+def _ensure_namespace(catalog: Catalog, namespace: str) -> None:
+    """Create the namespace unless it exists.  pyiceberg's SQL catalog checks, then inserts: of two
+    jobs creating it at once (two backfills on a fresh lake), the second fails on the unique
+    key (sqlalchemy's IntegrityError, not NamespaceAlreadyExistsError); the namespace is there."""
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except Exception:
+        if not catalog.namespace_exists(namespace):
+            raise
+        log.info("namespace created by another job meanwhile", namespace=namespace)
 
 
 def _ensure(catalog: Catalog, td: TableDef) -> Outcome:

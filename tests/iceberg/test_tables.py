@@ -283,3 +283,22 @@ def test_ensure_tables_on_glue_and_s3(moto_server: MotoServer, glue_settings: Se
     evolved = with_optional_column(defs[bronze], "source_cluster")
     assert ensure_tables(catalog, tables={bronze: evolved}) == {bronze: "evolved"}
     assert catalog.load_table(bronze).schema().fields[-1].name == "source_cluster"
+
+
+def test_a_namespace_another_job_created_meanwhile_is_no_error(tmp_path: Path) -> None:
+    """Two backfills on a fresh lake: both saw no namespace, the other inserted it first. The SQL
+    catalog then fails this job's insert on its unique key; ensure_tables goes on."""
+    settings = Settings(state_dir=tmp_path)
+    ours, theirs = load_catalog(settings), load_catalog(settings)
+    theirs.create_namespace("silver")
+    real = ours.namespace_exists
+    checks: list[str] = []
+
+    def stale_first(namespace: str) -> bool:  # our first check ran before their insert
+        checks.append(namespace)
+        return False if len(checks) == 1 else real(namespace)
+
+    ours.namespace_exists = stale_first  # type: ignore[method-assign]
+    outcome = ensure_tables(ours, ["silver.odds_quotes"])
+    assert outcome == {"silver.odds_quotes": "created"}
+    assert theirs.load_table("silver.odds_quotes").schema() == ours.load_table("silver.odds_quotes").schema()
