@@ -38,8 +38,9 @@ def test_datasource_is_the_druid_plugin_with_the_uid_the_dashboards_use() -> Non
     assert (
         ds["url"] == "$DRUID_URL" and ds["jsonData"]["connection.url"] == "$DRUID_URL"
     )  # the plugin reads jsonData
-    assert "DRUID_URL" in _grafana()["environment"]
-    assert _grafana()["environment"]["DRUID_URL"].startswith("${DRUID_URL:-http://")
+    # overridable, and by default the router of the compose file's own Druid
+    assert _grafana()["environment"]["DRUID_URL"].startswith("${DRUID_URL:-http://druid-router:")
+    assert "druid-router" in _grafana()["depends_on"]
 
 
 def test_dashboard_provider_loads_the_generated_json_into_the_folder() -> None:

@@ -104,7 +104,7 @@ def test_host_ports_are_distinct_and_those_of_the_settings(compose) -> None:
     assert published[DruidSettings().coordinator_port] == "druid-coordinator"
     assert published[3000] == "grafana" and published[8080] == "airflow"
     grafana = _services(compose)["grafana"]["environment"]
-    assert grafana["DRUID_URL"] == f"http://druid-router:{DruidSettings().router_port}"
+    assert grafana["DRUID_URL"] == f"${{DRUID_URL:-http://druid-router:{DruidSettings().router_port}}}"
 
 
 def _setting_exists(variable: str) -> bool:
