@@ -122,11 +122,22 @@ def _profile_env(settings: Settings, target: str) -> dict[str, str]:
         # No usage telemetry unless asked for: there may be no internet, and nothing should wait on it.
         "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS", "False"),
     }
-    if wh.snowflake_host:
-        env["LAKEHOUSE_WAREHOUSE__SNOWFLAKE_HOST"] = wh.snowflake_host
-    if wh.snowflake_port:
-        env["LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PORT"] = str(wh.snowflake_port)
-    return env
+    # Snowflake's login, which may come from an Airflow connection rather than the environment.
+    snowflake = {
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_HOST": wh.snowflake_host,
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PORT": wh.snowflake_port and str(wh.snowflake_port),
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_ACCOUNT": wh.snowflake_account,
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_USER": wh.snowflake_user,
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_ROLE": wh.snowflake_role,
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_WAREHOUSE": wh.snowflake_warehouse,
+        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PRIVATE_KEY_PATH": wh.snowflake_private_key_path
+        and str(wh.snowflake_private_key_path),
+        "LAKEHOUSE_SNOWFLAKE_PASSWORD": settings.snowflake_password
+        and settings.snowflake_password.get_secret_value(),
+        "LAKEHOUSE_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": settings.snowflake_private_key_passphrase
+        and settings.snowflake_private_key_passphrase.get_secret_value(),
+    }
+    return env | {key: value for key, value in snowflake.items() if value}
 
 
 def _release_connections() -> None:

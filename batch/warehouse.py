@@ -382,9 +382,7 @@ class SnowflakeTarget:
         import snowflake.connector
 
         wh = settings.warehouse
-        kwargs = wh.snowflake_connection(settings.snowflake_password, timeout_s, "load") | {
-            "autocommit": False
-        }
+        kwargs = settings.snowflake_connection(timeout_s, "load") | {"autocommit": False}
         self.timeout_s = timeout_s
         self.schema = wh.raw_schema.upper()
         self.conn = call_with_timeout(

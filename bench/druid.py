@@ -145,7 +145,7 @@ def main() -> None:
             druid_started = stack.druid.timings["ready"]
             rss_idle, per_service = _rss_gib(stack)
             with Overlord(settings.druid.overlord_url) as overlord:
-                overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+                overlord.apply_all(all_specs(settings.kafka).values())
                 for name in overlord.ids():
                     overlord.wait_running(name)
             producer = Producer(producer_config(settings.kafka, client_id="bench-druid", **{"linger.ms": 0}))

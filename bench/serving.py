@@ -96,7 +96,7 @@ def up_with_supervisors(stack: Stack, settings: Settings) -> None:
     """Kafka and Druid up, with a running Kafka supervisor per aggregate."""
     stack.up(with_druid=True)
     with Overlord(settings.druid.overlord_url) as overlord:
-        overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+        overlord.apply_all(all_specs(settings.kafka).values())
         for name in overlord.ids():
             overlord.wait_running(name)
 

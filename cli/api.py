@@ -57,9 +57,7 @@ def build_app(settings: Settings) -> Any:
     history: HistoryStore
     if settings.warehouse.kind == "snowflake":
         try:
-            history = SnowflakeHistory(
-                settings.warehouse.snowflake_connection(settings.snowflake_password, 60.0, "read")
-            )
+            history = SnowflakeHistory(settings.snowflake_connection(60.0, "read"))
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
     else:

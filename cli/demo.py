@@ -184,14 +184,14 @@ def stack_stage(settings: Settings, stage: Stage, with_api: bool) -> None:
                 f"Kafka is configured ({settings.kafka.bootstrap}) but no Druid answers at "
                 f"{settings.druid.broker_url}: start one (`lakehouse stack up --with druid`)"
             )
-        topics = apply_topics(settings.kafka.bootstrap)
+        topics = apply_topics(settings.kafka)
         stage.facts["kafka"] = f"configured: {settings.kafka.bootstrap}"
         stage.facts["topics changed"] = sum(1 for v in topics.values() if v != "unchanged")
     else:
         actions = Stack(settings).up(with_druid=True, with_api=with_api)
         stage.facts |= {name: action for name, action in actions.items()}
     with Overlord(settings.druid.overlord_url) as overlord:
-        outcomes = overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+        outcomes = overlord.apply_all(all_specs(settings.kafka).values())
         for name in outcomes:
             overlord.wait_running(name, timeout=180)
     stage.facts["supervisors"] = (
@@ -471,7 +471,8 @@ def _urls(settings: Settings, key: str | None) -> dict[str, str]:
     urls = {
         "web board": f"{api}/board/",
         "API docs": f"{api}/docs",
-        "Druid SQL": f"{settings.druid.broker_url}/druid/v2/sql",
+        "Druid router (SQL, supervisors)": settings.druid.url
+        or f"http://{settings.druid.host}:{settings.druid.router_port}",
         "Druid coordinator": settings.druid.overlord_url,
         "Airflow UI": f"AIRFLOW_HOME={settings.state_dir / 'airflow'} .venv/bin/airflow api-server",
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from cli.api import api_group
 from cli.arbitrage import arbitrage_command
@@ -26,7 +27,14 @@ from lakehouse.log import configure_logging
 @click.pass_context
 def main(ctx: click.Context, log_format: str | None) -> None:
     """Sports-betting analytics lakehouse."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a setting the user gave: one line, no traceback
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from None
     level = settings.log_level
     if ctx.invoked_subcommand == "demo" and "LAKEHOUSE_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the demo prints what each stage did; logs are for trouble
@@ -94,7 +102,7 @@ def _apply_supervisors(settings: Settings) -> Mapping[str, str]:
     from serving.specs import all_specs
 
     with Overlord(settings.druid.overlord_url) as overlord:
-        outcomes = overlord.apply_all(all_specs(settings.kafka.bootstrap).values())
+        outcomes = overlord.apply_all(all_specs(settings.kafka).values())
     changed = sum(1 for o in outcomes.values() if o != "unchanged")
     click.echo(f"{'supervisors':8} {changed} changed of {len(outcomes)}")
     return outcomes
@@ -132,7 +140,7 @@ def topics_apply() -> None:
     from infra.stack.topics import apply_topics
 
     settings = get_settings()
-    for name, outcome in sorted(apply_topics(settings.kafka.bootstrap).items()):
+    for name, outcome in sorted(apply_topics(settings.kafka).items()):
         click.echo(f"{outcome:9} {name}")
 
 

@@ -34,7 +34,7 @@ def setup(dry_run: bool, emulator: bool) -> None:
         import snowflake.connector
 
         try:
-            kwargs = settings.warehouse.snowflake_connection(settings.snowflake_password, 60.0, "admin")
+            kwargs = settings.snowflake_connection(60.0, "admin")
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         with snowflake.connector.connect(**kwargs) as conn:

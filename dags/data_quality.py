@@ -36,11 +36,11 @@ def data_quality() -> None:
     @task
     def check_lake_tables(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Each silver and gold table's suite over its recent rows; fails on a critical failure."""
+        from batch.connections import task_settings
         from batch.quality import QualityError, check_lake, data_docs_index, enforce
         from lakehouse.catalog import load_catalog
-        from lakehouse.config import Settings
 
-        settings = Settings()
+        settings = task_settings()
         results = check_lake(settings, load_catalog(settings), days=int((params or {}).get("days", 1)))
         try:
             enforce(results)

@@ -47,13 +47,13 @@ def dbt_build() -> None:
         A missing project or a failing model/test fails at once (a retry would fail the same
         way); dbt crashing (e.g. the warehouse unreachable) is retried.
         """
+        from batch.connections import task_settings
         from batch.dbt_build import DbtBuildFailed, DbtProjectMissing, is_final
         from batch.dbt_build import dbt_build as build
-        from lakehouse.config import Settings
 
         params = params or {}
         try:
-            result = build(Settings(), target=params.get("target"), select=params.get("select") or ())
+            result = build(task_settings(), target=params.get("target"), select=params.get("select") or ())
         except (DbtProjectMissing, DbtBuildFailed) as exc:
             if is_final(exc):
                 raise AirflowFailException(str(exc)) from exc

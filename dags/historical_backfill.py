@@ -31,10 +31,10 @@ SEASON_LABEL = "{{ task.op_kwargs['partition']['league'] }} {{ task.op_kwargs['p
 
 
 def _settings(params: dict[str, Any]) -> Any:  # a Settings, imported lazily
+    from batch.connections import task_settings
     from batch.pipeline import with_source, with_warehouse
-    from lakehouse.config import Settings
 
-    return with_source(with_warehouse(Settings(), params.get("warehouse")), params.get("source"))
+    return with_source(with_warehouse(task_settings(), params.get("warehouse")), params.get("source"))
 
 
 @dag(

@@ -38,9 +38,9 @@ def iceberg_maintenance() -> None:
     @task
     def maintain_tables(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Compact, rewrite manifests, expire snapshots, remove orphans; before/after per table."""
+        from batch.connections import task_settings
         from iceberg import TABLES, MaintenanceReport, maintain_all
         from iceberg.history import HISTORY_TABLES, retention
-        from lakehouse.config import Settings
         from lakehouse.spark import build_spark_session
 
         params = params or {}
@@ -50,7 +50,7 @@ def iceberg_maintenance() -> None:
             raise AirflowFailException(
                 f"no table definition for {unknown}; known: iceberg.tables, iceberg.history"
             )
-        settings = Settings()
+        settings = task_settings()
         spark = build_spark_session(settings, app_name="iceberg-maintenance")
         dry_run = bool(params.get("dry_run"))
         reports: dict[str, MaintenanceReport] = {}

@@ -39,12 +39,12 @@ def lake_to_warehouse() -> None:
     @task(outlets=[Asset(*WAREHOUSE_RAW_LIVE)])
     def load_live_tables() -> dict[str, Any]:
         """Rows written and event dates replaced per warehouse table; totals after the load."""
+        from batch.connections import task_settings
         from batch.live_load import load_live
         from batch.quality import QualityError, gate
         from lakehouse.catalog import load_catalog
-        from lakehouse.config import Settings
 
-        settings = Settings()
+        settings = task_settings()
         try:
             result = load_live(settings, load_catalog(settings), check=gate(settings, "lake_to_warehouse"))
         except QualityError as exc:

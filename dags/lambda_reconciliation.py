@@ -37,11 +37,11 @@ def lambda_reconciliation() -> None:
     @task
     def reconcile_final_rows(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Gold's final rows against their recomputation from silver; fails on a mismatch."""
+        from batch.connections import task_settings
         from batch.reconcile import mismatch_summary, reconcile
         from lakehouse.catalog import load_catalog
-        from lakehouse.config import Settings
 
-        settings = Settings()
+        settings = task_settings()
         result = reconcile(settings, load_catalog(settings), days=float((params or {}).get("days", 2)))
         if result.mismatches:
             raise AirflowFailException(mismatch_summary(result))

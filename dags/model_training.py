@@ -50,8 +50,8 @@ def model_training() -> None:
     @task
     def train_models_and_backtest(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fails at once (no retry) when the warehouse has no marts or no played match."""
+        from batch.connections import task_settings
         from batch.models import NoHistory, train_and_backtest
-        from lakehouse.config import Settings
         from lakehouse.models.strategies import Staking
         from lakehouse.models.walk_forward import WalkForward
 
@@ -67,7 +67,7 @@ def model_training() -> None:
             kelly_cap=float(params.get("kelly_cap", 0.05)),
         )
         try:
-            run, written = train_and_backtest(Settings(), params.get("leagues") or None, plan, staking)
+            run, written = train_and_backtest(task_settings(), params.get("leagues") or None, plan, staking)
         except NoHistory as exc:
             raise AirflowFailException(str(exc)) from exc
         return {
@@ -85,11 +85,11 @@ def model_training() -> None:
     @task
     def refresh_model_marts(trained: dict[str, Any]) -> dict[str, Any]:
         """`dbt build --select tag:models`: the model marts read what the training just landed."""
+        from batch.connections import task_settings
         from batch.dbt_build import DbtBuildFailed, DbtProjectMissing, dbt_build, is_final
-        from lakehouse.config import Settings
 
         try:
-            result = dbt_build(Settings(), select=["tag:models"])
+            result = dbt_build(task_settings(), select=["tag:models"])
         except (DbtProjectMissing, DbtBuildFailed) as exc:
             if is_final(exc):
                 raise AirflowFailException(str(exc)) from exc

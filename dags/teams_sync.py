@@ -56,13 +56,13 @@ def teams_sync() -> None:
 
         import httpx
 
-        from lakehouse.config import Settings
+        from batch.connections import task_settings
         from lakehouse.espn import BASE_URL, espn_path
         from lakehouse.football_data import LEAGUES
         from lakehouse.teams.sync import espn_catalogues, football_data_names
 
         params = params or {}
-        folder = Path(params["source"]) if params.get("source") else Settings().football_data_dir
+        folder = Path(params["source"]) if params.get("source") else task_settings().football_data_dir
         leagues = [code.upper() for code in params.get("leagues") or LEAGUES]
         base = (params.get("espn_base_url") or BASE_URL).rstrip("/")
         try:

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.trading import ArbitrageRules
@@ -41,11 +41,32 @@ class KafkaSettings(BaseModel):
     # How long a record may wait for the cluster before it counts as undelivered (and the
     # producer commands exit non-zero).
     delivery_timeout_ms: int = 120_000
+    # How every client (producers, consumers, Spark, Druid's supervisors) connects: PLAINTEXT is
+    # the local stack; a production cluster is typically SASL_SSL with SCRAM (e.g. MSK, Confluent).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    sasl_password: SecretStr | None = None  # LAKEHOUSE_KAFKA__SASL_PASSWORD, from the environment
+    # The CA certificate(s) the brokers' certificates chain to, as PEM; None: the system's CAs.
+    ssl_ca_location: Path | None = None
 
     @property
     def bootstrap(self) -> str:
         local = ",".join(f"{self.host}:{self.port + 2 * i}" for i in range(self.brokers))
         return self.bootstrap_servers or local
+
+    @property
+    def sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> KafkaSettings:
+        if self.sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"Kafka security_protocol {self.security_protocol} needs LAKEHOUSE_KAFKA__SASL_USERNAME "
+                "and LAKEHOUSE_KAFKA__SASL_PASSWORD"
+            )
+        return self
 
 
 class SparkClusterSettings(BaseModel):
@@ -142,7 +163,7 @@ class DruidSettings(BaseModel):
 
     host: str = "127.0.0.1"
     zookeeper_port: int = 2181
-    router_port: int = 8888
+    router_port: int = 8888  # the router: queries and management APIs behind one URL
     broker_port: int = 8082
     coordinator_port: int = 8081  # the coordinator runs the overlord too
     historical_port: int = 8083
@@ -201,7 +222,9 @@ class TradingSettings(BaseModel):
 class WarehouseSettings(BaseModel):
     """Where the marts live: embedded DuckDB by default, Snowflake in production.
 
-    The Snowflake password is the top-level secret `LAKEHOUSE_SNOWFLAKE_PASSWORD`.
+    Snowflake logs in with a key pair when ``snowflake_private_key_path`` is set (its passphrase
+    is the secret `LAKEHOUSE_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE`), else with the secret
+    `LAKEHOUSE_SNOWFLAKE_PASSWORD`.
     """
 
     kind: Literal["duckdb", "snowflake"] = "duckdb"
@@ -221,42 +244,12 @@ class WarehouseSettings(BaseModel):
     snowflake_reader_role: str = "ANALYST"
     snowflake_reader_warehouse: str = "REPORTING"
     snowflake_database: str = "BETTING"
+    # Key-pair login (Snowflake's advice for services): the PEM file of the user's private key,
+    # PKCS#8, encrypted or not; the user's RSA_PUBLIC_KEY holds the public half.
+    snowflake_private_key_path: Path | None = None
     snowflake_host: str | None = None  # a local emulator in tests (fakesnow server)
     snowflake_port: int | None = None
     snowflake_protocol: str = "https"
-
-    def snowflake_connection(
-        self,
-        password: SecretStr | None,
-        timeout_s: float,
-        workload: Literal["transform", "load", "read", "admin"] = "transform",
-    ) -> dict[str, Any]:
-        """``snowflake.connector.connect`` keyword arguments for a workload (its role and
-        warehouse; ``admin`` keeps the user's default role, for `lakehouse warehouse setup`);
-        ``password`` is the top-level secret ``LAKEHOUSE_SNOWFLAKE_PASSWORD``."""
-        if password is None:
-            raise ValueError("Snowflake needs a password: set LAKEHOUSE_SNOWFLAKE_PASSWORD")
-        kwargs: dict[str, Any] = {
-            "account": self.snowflake_account,
-            "user": self.snowflake_user,
-            "password": password.get_secret_value(),
-            "database": self.snowflake_database,
-            "login_timeout": timeout_s,
-            "network_timeout": timeout_s,
-            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        }
-        role, warehouse = {
-            "transform": (self.snowflake_role, self.snowflake_warehouse),
-            "load": (self.snowflake_loader_role, self.snowflake_loader_warehouse),
-            "read": (self.snowflake_reader_role, self.snowflake_reader_warehouse),
-        }.get(workload, (None, None))
-        if role:
-            kwargs |= {"role": role, "warehouse": warehouse}
-        if self.snowflake_host:
-            kwargs |= {"host": self.snowflake_host, "protocol": self.snowflake_protocol}
-        if self.snowflake_port:
-            kwargs["port"] = self.snowflake_port
-        return kwargs
 
 
 class ApiSettings(BaseModel):
@@ -319,7 +312,47 @@ class Settings(BaseSettings):
     gnews_key: SecretStr | None = None
     openweather_key: SecretStr | None = None
     snowflake_password: SecretStr | None = None
+    snowflake_private_key_passphrase: SecretStr | None = None
     summary_api_key: SecretStr | None = None
+
+    def snowflake_connection(
+        self, timeout_s: float, workload: Literal["transform", "load", "read", "admin"] = "transform"
+    ) -> dict[str, Any]:
+        """``snowflake.connector.connect`` keyword arguments for a workload (its role and warehouse;
+        ``admin`` keeps the user's default role, for `lakehouse warehouse setup`), logging in with
+        the key pair if one is configured, else the password."""
+        wh = self.warehouse
+        kwargs: dict[str, Any] = {
+            "account": wh.snowflake_account,
+            "user": wh.snowflake_user,
+            "database": wh.snowflake_database,
+            "login_timeout": timeout_s,
+            "network_timeout": timeout_s,
+            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        }
+        if wh.snowflake_private_key_path is not None:
+            kwargs["private_key"] = _snowflake_private_key(
+                wh.snowflake_private_key_path, self.snowflake_private_key_passphrase
+            )
+        elif self.snowflake_password is not None:
+            kwargs["password"] = self.snowflake_password.get_secret_value()
+        else:
+            raise ValueError(
+                "Snowflake needs a password (LAKEHOUSE_SNOWFLAKE_PASSWORD) or a private key "
+                "(LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PRIVATE_KEY_PATH)"
+            )
+        role, warehouse = {
+            "transform": (wh.snowflake_role, wh.snowflake_warehouse),
+            "load": (wh.snowflake_loader_role, wh.snowflake_loader_warehouse),
+            "read": (wh.snowflake_reader_role, wh.snowflake_reader_warehouse),
+        }.get(workload, (None, None))
+        if role:
+            kwargs |= {"role": role, "warehouse": warehouse}
+        if wh.snowflake_host:
+            kwargs |= {"host": wh.snowflake_host, "protocol": wh.snowflake_protocol}
+        if wh.snowflake_port:
+            kwargs["port"] = wh.snowflake_port
+        return kwargs
 
     @property
     def jars_dir(self) -> Path:
@@ -363,6 +396,26 @@ class Settings(BaseSettings):
     def shared_data_dir(self) -> Path:
         """Real captured data shipped beside the project (see ../shared/data/README.md)."""
         return self.project_root.parent / "shared" / "data"
+
+
+def _snowflake_private_key(path: Path, passphrase: SecretStr | None) -> bytes:
+    """The key as the connector takes it (DER, PKCS#8), read here so a wrong file or passphrase is
+    one clear line rather than the connector's traceback."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(
+            path.read_bytes(), passphrase.get_secret_value().encode() if passphrase else None
+        )
+    except (OSError, ValueError, TypeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).split("\n")[0]
+        raise ValueError(
+            f"cannot read the Snowflake private key {path}: {reason} (a PEM private key; "
+            "its passphrase is LAKEHOUSE_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE)"
+        ) from None
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 @cache

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.config import PROJECT_ROOT, KafkaSettings
+from lakehouse.kafka import druid_consumer_properties
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType, Field, ListOf, Primitive
 
 SPEC_DIR = PROJECT_ROOT / "infra" / "druid" / "supervisors"
@@ -74,8 +75,8 @@ def dimension(field: Field) -> dict[str, Any]:
     return {"type": _SCALARS[field.type], "name": field.name}
 
 
-def supervisor_spec(agg: AggregateType, bootstrap: str) -> dict[str, Any]:
-    """The Kafka supervisor spec ingesting ``agg.topic`` into the datasource ``agg.name``."""
+def supervisor_spec(agg: AggregateType, kafka: KafkaSettings) -> dict[str, Any]:
+    """The Kafka supervisor spec ingesting ``agg.topic`` of ``kafka`` into the datasource ``agg.name``."""
     return {
         "type": "kafka",
         "spec": {
@@ -104,7 +105,7 @@ def supervisor_spec(agg: AggregateType, bootstrap: str) -> dict[str, Any]:
                     "valueFormat": {"type": "json"},
                     "timestampColumnName": PUBLISHED_AT,
                 },
-                "consumerProperties": {"bootstrap.servers": bootstrap},
+                "consumerProperties": druid_consumer_properties(kafka),
                 "useEarliestOffset": True,
                 "taskCount": 1,
                 "replicas": 1,
@@ -124,20 +125,20 @@ def supervisor_spec(agg: AggregateType, bootstrap: str) -> dict[str, Any]:
     }
 
 
-def all_specs(bootstrap: str) -> dict[str, dict[str, Any]]:
+def all_specs(kafka: KafkaSettings) -> dict[str, dict[str, Any]]:
     """Every aggregate's supervisor spec, keyed by datasource (= supervisor id)."""
-    return {agg.name: supervisor_spec(agg, bootstrap) for agg in AGGREGATE_TYPES.values()}
+    return {agg.name: supervisor_spec(agg, kafka) for agg in AGGREGATE_TYPES.values()}
 
 
 def render(spec: dict[str, Any]) -> str:
     return json.dumps(spec, indent=2) + "\n"
 
 
-def write_specs(directory: Path = SPEC_DIR, bootstrap: str | None = None) -> list[Path]:
+def write_specs(directory: Path = SPEC_DIR, kafka: KafkaSettings | None = None) -> list[Path]:
     """Write one ``<datasource>.json`` per aggregate (default: for the local stack's broker)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, spec in all_specs(bootstrap or KafkaSettings().bootstrap).items():
+    for name, spec in all_specs(kafka or KafkaSettings()).items():
         path = directory / f"{name}.json"
         path.write_text(render(spec))
         paths.append(path)

@@ -46,9 +46,9 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
 def druid_cluster(
     tmp_path_factory: pytest.TempPathFactory, kafka_broker: KafkaBroker
 ) -> Iterator[DruidCluster]:
-    """A real Druid cluster (ZooKeeper, coordinator-overlord, broker, historical, Indexer), started once.
+    """A real Druid cluster (ZooKeeper, coordinator-overlord, broker, historical, Indexer, router).
 
-    Its home is `<state>/stack/druid`, where `lakehouse stack` looks for it with
+    Started once. Its home is `<state>/stack/druid`, where `lakehouse stack` looks for it with
     `LAKEHOUSE_STATE_DIR=<state>`, so CLI tests can drive the same cluster.
     """
     cluster = DruidCluster(
@@ -58,6 +58,7 @@ def druid_cluster(
         broker_port=free_port(),
         historical_port=free_port(),
         indexer_port=free_port(),
+        router_port=free_port(),
         derby_port=free_port(),
     )
     try:

@@ -81,7 +81,7 @@ class ServiceInfo:
 class DruidService:
     """One Druid service (`org.apache.druid.cli.Main server <command>`)."""
 
-    name: str  # coordinator, broker, historical, indexer
+    name: str  # coordinator, broker, historical, indexer, router
     port: int
     heap: str
     direct: str
@@ -99,6 +99,7 @@ class DruidCluster:
     broker_port: int = 8082
     historical_port: int = 8083
     indexer_port: int = 8091
+    router_port: int = 8888
     derby_port: int = 1527
     heap: str = "256m"
     indexer_heap: str = "640m"
@@ -117,6 +118,11 @@ class DruidCluster:
     @property
     def overlord_url(self) -> str:
         return f"http://{self.host}:{self.coordinator_port}"
+
+    @property
+    def router_url(self) -> str:
+        """The one URL a client needs: queries go to the broker, management APIs to the leaders."""
+        return f"http://{self.host}:{self.router_port}"
 
     @property
     def coordinator_url(self) -> str:
@@ -223,6 +229,21 @@ class DruidCluster:
                     "druid.realtime.cache.useCache": "false",
                     "druid.realtime.cache.populateCache": "false",
                     **processing,
+                },
+            ),
+            DruidService(
+                "router",
+                self.router_port,
+                "128m",
+                "64m",
+                {
+                    "druid.service": "druid/router",
+                    "druid.router.defaultBrokerServiceName": "druid/broker",
+                    "druid.router.coordinatorServiceName": "druid/coordinator",
+                    # Coordinator and overlord APIs through the router too (LAKEHOUSE_DRUID__URL).
+                    "druid.router.managementProxy.enabled": "true",
+                    "druid.router.http.numConnections": "10",
+                    "druid.router.http.numMaxThreads": "20",
                 },
             ),
         )
@@ -363,8 +384,11 @@ class DruidCluster:
                     return False
                 if http.get(f"{self.broker_url}/druid/broker/v1/readiness").status_code != 200:
                     return False
-                sql = http.post(f"{self.broker_url}/druid/v2/sql", json={"query": "SELECT 1 AS ok"})
-                return sql.status_code == 200 and sql.json() == [{"ok": 1}]
+                for url in (self.broker_url, self.router_url):  # the router once it sees the broker
+                    sql = http.post(f"{url}/druid/v2/sql", json={"query": "SELECT 1 AS ok"})
+                    if sql.status_code != 200 or sql.json() != [{"ok": 1}]:
+                        return False
+                return True
         except (httpx.HTTPError, ValueError):
             return False
 
@@ -487,6 +511,7 @@ def druid_settings_on_free_ports() -> DruidSettings:
         broker_port=free_port(),
         historical_port=free_port(),
         indexer_port=free_port(),
+        router_port=free_port(),
         derby_port=free_port(),
     )
 

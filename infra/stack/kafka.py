@@ -13,6 +13,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from infra.stack.kafka_security import BrokerSecurity
 from infra.stack.process import ManagedProcess, ServiceError, port_open, wait_until
 from lakehouse.config import KafkaSettings
 from lakehouse.jvm import classpath, java_executable
@@ -65,6 +66,7 @@ class KafkaBroker:
 
     Alone by default; a node of a `KafkaCluster` when given its id, the quorum's voters, the
     cluster id they were all formatted with, and the replication of the internal topics.
+    Plaintext by default; with ``security``, its client listener is SASL_SSL with SCRAM logins.
     """
 
     home: Path
@@ -76,10 +78,27 @@ class KafkaBroker:
     voters: str = ""  # "1@host:port,2@host:port,..."; empty: this node alone
     cluster_id: str = ""  # empty: a new id when the storage is formatted
     internal_replication: int = 1
+    security: BrokerSecurity | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def client_settings(self, user: str | None = None) -> KafkaSettings:
+        """Settings for a client of this broker (as ``user``, by default the broker's own login)."""
+        if self.security is None:
+            return KafkaSettings(bootstrap_servers=self.bootstrap)
+        name, password = (
+            (user, self.security.users[user]) if user else ("broker", self.security.broker_password)
+        )
+        return KafkaSettings(
+            bootstrap_servers=self.bootstrap,
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username=name,
+            sasl_password=password,  # type: ignore[arg-type]  # pydantic makes it a SecretStr
+            ssl_ca_location=self.security.ca_file,
+        )
 
     @property
     def data_dir(self) -> Path:
@@ -95,15 +114,16 @@ class KafkaBroker:
         (self.home / "logs").mkdir(exist_ok=True)
         rf = str(self.internal_replication)
         min_isr = str(min(2, self.internal_replication))
+        client = "SASL_SSL" if self.security else "PLAINTEXT"
         props = {
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
             "controller.quorum.voters": self.voters or f"{self.node_id}@{self.host}:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "listeners": f"{client}://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
+            "advertised.listeners": f"{client}://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": client,
+            "listener.security.protocol.map": f"{client}:{client},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir),
             "num.partitions": "3",
             "auto.create.topics.enable": "false",
@@ -117,6 +137,9 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
         }
+        if self.security:
+            self.security.ensure_tls()
+            props |= self.security.broker_properties()
         path = self.home / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.home / "log4j2.properties").write_text(_LOG4J2.format(logs=self.home / "logs"))
@@ -150,6 +173,7 @@ class KafkaBroker:
                 "-c",
                 str(config),
                 "--ignore-formatted",
+                *(self.security.format_arguments() if self.security else ()),
             ],
             capture_output=True,
             text=True,
@@ -168,7 +192,7 @@ class KafkaBroker:
         """Alive, listening, and answering a metadata request as node 1."""
         if self.running_pid() is None or not port_open(self.host, self.port):
             return False
-        admin = AdminClient(admin_config(KafkaSettings(bootstrap_servers=self.bootstrap)))
+        admin = AdminClient(admin_config(self.client_settings()))
         try:
             meta = admin.list_topics(timeout=timeout)
         except KafkaException:
@@ -197,16 +221,24 @@ class KafkaBroker:
             return False
         started = time.monotonic()
         self.launch()
-        if not wait_until(self.healthy, timeout, interval=0.5):
-            tail = (
-                self.process.log_file.read_text(errors="replace")[-3000:]
-                if self.process.log_file.exists()
-                else ""
-            )
+        # Done when healthy, or as soon as the JVM is gone (a bad config ends it within seconds).
+        wait_until(lambda: self.running_pid() is None or self.healthy(), timeout, interval=0.5)
+        if not self.healthy():
             self.process.stop()
-            raise ServiceError(f"kafka did not become healthy within {timeout:.0f}s:\n{tail}")
+            raise ServiceError(f"kafka did not become healthy within {timeout:.0f}s:\n{self._errors()}")
         log.info("kafka started", bootstrap=self.bootstrap, seconds=round(time.monotonic() - started, 1))
         return True
+
+    def _errors(self) -> str:
+        """The last lines of the JVM's output and the ERROR lines of its log, to say why it failed."""
+        out = (
+            self.process.log_file.read_text(errors="replace")[-2000:]
+            if self.process.log_file.exists()
+            else ""
+        )
+        server_log = self.home / "logs" / "server.log"
+        lines = server_log.read_text(errors="replace").splitlines() if server_log.exists() else []
+        return out + "\n".join(line for line in lines if " ERROR " in line)[-3000:]
 
     def stop(self) -> bool:
         stopped = self.process.stop(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from infra.stack.spark_cluster import SparkCluster
 from infra.stack.topics import apply_topics
 from lakehouse.config import Settings
 from lakehouse.jvm import ensure_jars
+from lakehouse.kafka import JAAS_CONFIG_ENV, jaas_config
 from lakehouse.log import get_logger
 
 log = get_logger(__name__)
@@ -87,6 +89,7 @@ class Stack:
             broker_port=druid.broker_port,
             historical_port=druid.historical_port,
             indexer_port=druid.indexer_port,
+            router_port=druid.router_port,
             derby_port=druid.derby_port,
             heap=druid.heap,
             indexer_heap=druid.indexer_heap,
@@ -137,6 +140,8 @@ class Stack:
         return actions
 
     def _start_druid(self) -> str:
+        if self.settings.kafka.sasl:  # the supervisors' Kafka login, read from the environment
+            os.environ.setdefault(JAAS_CONFIG_ENV, jaas_config(self.settings.kafka))
         if not self.druid.start():
             return "already running"
         rss = sum(s.rss_mib or 0 for s in self.druid.status())

@@ -68,15 +68,18 @@ def fit_to_cluster(spec: TopicSpec, brokers: int) -> TopicSpec:
 
 
 def apply_topics(
-    bootstrap: str, specs: list[TopicSpec] | None = None, timeout: float = 30.0
+    kafka: KafkaSettings | str, specs: list[TopicSpec] | None = None, timeout: float = 30.0
 ) -> dict[str, str]:
-    """Create missing topics, grow partitions, and set declared configs.
+    """Create missing topics, grow partitions, and set declared configs on the cluster ``kafka``
+    (its settings, or the bootstrap servers of a plaintext cluster).
 
     Returns what happened per topic ("created", "updated", "unchanged").  Partitions are
     never shrunk (Kafka cannot), and configs not declared are left alone.
     """
+    if isinstance(kafka, str):
+        kafka = KafkaSettings(bootstrap_servers=kafka)
     specs = specs if specs is not None else load_topic_specs()
-    admin = AdminClient(admin_config(KafkaSettings(bootstrap_servers=bootstrap)))
+    admin = AdminClient(admin_config(kafka))
     metadata = admin.list_topics(timeout=timeout)
     specs = [fit_to_cluster(s, len(metadata.brokers)) for s in specs]
     existing = metadata.topics
@@ -121,14 +124,14 @@ def apply_topics(
         for spec in present:
             outcome.setdefault(spec.name, "unchanged")
 
-    _wait_for_leaders(admin, [s.name for s in specs], timeout)
+    _wait_for_leaders(admin, kafka, [s.name for s in specs], timeout)
     changed = {k: v for k, v in outcome.items() if v != "unchanged"}
     if changed:
         log.info("topics applied", **changed)
     return outcome
 
 
-def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+def _wait_for_leaders(admin: AdminClient, kafka: KafkaSettings, names: list[str], timeout: float) -> None:
     """Return once every broker knows every partition of `names` and its leader.
 
     A new topic reaches a cluster's brokers one by one, and a client's next request may go to
@@ -141,7 +144,7 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> N
     bootstrap = ",".join(f"{b.host}:{b.port}" for b in brokers.values())
     ready: set[int] = set()
     while True:
-        client = AdminClient(admin_config(KafkaSettings(bootstrap_servers=bootstrap)))
+        client = AdminClient(admin_config(kafka.model_copy(update={"bootstrap_servers": bootstrap})))
         metadata = client.list_topics(timeout=max(1.0, deadline - time.monotonic()))
         topics = metadata.topics
         pending = [

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from batch.football_data import SeasonFile, parse_season
+from batch.iceberg_load import load_seasons
+from lakehouse.catalog import load_catalog
 from lakehouse.config import BatchSettings, CatalogSettings, Settings, WarehouseSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -64,3 +67,21 @@ def snowflake_rows(server: dict, sql: str) -> list[tuple]:
         return conn.cursor().execute(sql).fetchall()
     finally:
         conn.close()
+
+
+HISTORY = ("football_data_matches", "football_data_odds", "football_data_rejects")
+
+
+@pytest.fixture
+def loaded_lake(batch_settings: Settings, shared_data: Path, bad_input_file: Path) -> Settings:
+    """A lake with a real season (SP1 2021-22) and the crafted bad-input one (E0 2023-24)."""
+    parsed = [
+        parse_season((shared_data / "football-data/SP1_2122.csv").read_bytes(), SeasonFile("SP1", "2122")),
+        parse_season(bad_input_file.read_bytes(), SeasonFile("E0", "2324")),
+    ]
+    load_seasons(load_catalog(batch_settings), parsed)
+    return batch_settings
+
+
+def iceberg_rows(settings: Settings, table: str) -> int:
+    return load_catalog(settings).load_table(f"history.{table}").scan().count()

@@ -15,28 +15,12 @@ from lakehouse.catalog import load_catalog
 from lakehouse.config import Settings, WarehouseSettings
 from lakehouse.football_data import BOOKMAKERS
 from lakehouse.teams import get_registry
-from tests.batch.conftest import on_snowflake, snowflake_rows
+from tests.batch.conftest import HISTORY, iceberg_rows, on_snowflake, snowflake_rows
 
-HISTORY = ("football_data_matches", "football_data_odds", "football_data_rejects")
 UNKNOWN_BOOK = (
     "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR,B365H,B365D,B365A,XYZH,XYZD,XYZA\r\n"
     "E0,11/08/2023,Burnley,Man City,0,3,A,8.0,5.5,1.33,7.5,5.0,1.4\r\n"
 )
-
-
-@pytest.fixture
-def loaded_lake(batch_settings: Settings, shared_data: Path, bad_input_file: Path) -> Settings:
-    """A lake with a real season (SP1 2021-22) and the crafted bad-input one (E0 2023-24)."""
-    parsed = [
-        parse_season((shared_data / "football-data/SP1_2122.csv").read_bytes(), SeasonFile("SP1", "2122")),
-        parse_season(bad_input_file.read_bytes(), SeasonFile("E0", "2324")),
-    ]
-    load_seasons(load_catalog(batch_settings), parsed)
-    return batch_settings
-
-
-def iceberg_rows(settings: Settings, table: str) -> int:
-    return load_catalog(settings).load_table(f"history.{table}").scan().count()
 
 
 def test_duckdb_holds_what_iceberg_holds(loaded_lake: Settings) -> None:

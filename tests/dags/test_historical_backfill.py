@@ -8,6 +8,7 @@ out below, not by the loader.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -299,16 +300,21 @@ def test_airflow_cli_dags_test(airflow_db: Path, tmp_path: Path) -> None:
 def test_backfill_into_snowflake(
     dag_bag: Any, results: Any, lakehouse_env: Path, fakesnow_server: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The `warehouse` param switches the load to Snowflake (the emulator): same counts checked."""
-    for key, value in {
-        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_ACCOUNT": "fakesnow",
-        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_USER": "fake",
-        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_HOST": fakesnow_server["host"],
-        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PORT": str(fakesnow_server["port"]),
-        "LAKEHOUSE_WAREHOUSE__SNOWFLAKE_PROTOCOL": "http",
-        "LAKEHOUSE_SNOWFLAKE_PASSWORD": "snow",
-    }.items():
-        monkeypatch.setenv(key, value)
+    """The `warehouse` param switches the load to Snowflake (the emulator), whose login is the
+    Airflow connection `lakehouse_snowflake` (no Snowflake variable in the environment): same
+    counts checked."""
+    for key in list(os.environ):
+        if "SNOWFLAKE" in key and key.startswith("LAKEHOUSE_"):
+            monkeypatch.delenv(key)
+    connection = {
+        "conn_type": "snowflake",
+        "login": "fake",
+        "password": "snow",
+        "host": fakesnow_server["host"],
+        "port": fakesnow_server["port"],
+        "extra": {"account": "fakesnow", "database": "BETTING", "protocol": "http"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LAKEHOUSE_SNOWFLAKE", json.dumps(connection))
     run = dag_bag.get_dag("historical_backfill").test(
         run_conf=conf(leagues=["SP1"], seasons=["2021-22"], warehouse="snowflake")
     )

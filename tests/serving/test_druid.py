@@ -28,8 +28,9 @@ from structlog.testing import capture_logs
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port, port_open, wait_until
+from lakehouse.config import DruidSettings, KafkaSettings
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType, Primitive, validate
-from serving.overlord import Overlord, OverlordError
+from serving.overlord import Overlord, OverlordError, SupervisorState
 from serving.query import DruidQuery, DruidQueryError, is_transient
 from serving.specs import all_specs
 from tests.support.samples import sample_batch, sample_record
@@ -38,6 +39,10 @@ pytestmark = pytest.mark.integration
 
 PER_TYPE = 25
 AGGREGATES = list(AGGREGATE_TYPES.values())
+
+
+def _kafka(broker: KafkaBroker) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=broker.bootstrap)
 
 
 def _marker_filter(agg: AggregateType, marker: str) -> tuple[str, dict[str, str]]:
@@ -98,7 +103,7 @@ def query(druid_cluster: DruidCluster):
 @pytest.fixture(scope="module")
 def supervisors(overlord: Overlord, kafka_broker: KafkaBroker) -> tuple[dict[str, str], dict[str, str]]:
     """Every aggregate's supervisor applied twice; the outcomes of both passes."""
-    specs = all_specs(kafka_broker.bootstrap)
+    specs = all_specs(_kafka(kafka_broker))
     first = overlord.apply_all(specs.values())
     second = overlord.apply_all(specs.values())
     for name in specs:
@@ -120,7 +125,14 @@ def produced(supervisors, kafka_broker: KafkaBroker, query: DruidQuery) -> tuple
 
 def test_cluster_is_healthy_and_answers_sql(druid_cluster: DruidCluster, query: DruidQuery) -> None:
     services = druid_cluster.status()
-    assert [s.name for s in services] == ["zookeeper", "coordinator", "broker", "historical", "indexer"]
+    assert [s.name for s in services] == [
+        "zookeeper",
+        "coordinator",
+        "broker",
+        "historical",
+        "indexer",
+        "router",
+    ]
     assert all(s.healthy and s.pid for s in services), services
     assert all(50 < (s.rss_mib or 0) < 1500 for s in services), services  # every JVM is small
     assert druid_cluster.ready()
@@ -164,6 +176,30 @@ def test_produced_records_are_queryable_row_for_row(produced, query: DruidQuery)
     ]
 
 
+def _by_id(states: list[SupervisorState]) -> dict[str, tuple[str, bool]]:
+    return {s.id: (s.state, s.suspended) for s in states}
+
+
+def test_one_router_url_serves_queries_and_the_overlord(
+    druid_cluster: DruidCluster, produced, overlord: Overlord, query: DruidQuery, kafka_broker: KafkaBroker
+) -> None:
+    """Pointing every client at a cluster's router (`LAKEHOUSE_DRUID__URL`) is one setting: SQL and
+    the Overlord's supervisor API answer through it as they do from the broker and the Overlord."""
+    druid = DruidSettings(url=druid_cluster.router_url)
+    assert druid.broker_url == druid.overlord_url == druid_cluster.router_url
+    marker, batch = produced
+    with DruidQuery(druid.broker_url) as routed, Overlord(druid.overlord_url) as routed_overlord:
+        for agg in AGGREGATES:
+            where, params = _marker_filter(agg, marker)
+            sql = f'SELECT * FROM "{agg.name}" WHERE {where}'
+            rows = routed.sql(sql, params)
+            assert len(rows) == len(batch[agg.name]) == PER_TYPE, agg.name
+            assert _canonical(rows) == _canonical(query.sql(sql, params)), agg.name
+        assert _by_id(routed_overlord.states()) == _by_id(overlord.states())
+        specs = all_specs(_kafka(kafka_broker))
+        assert routed_overlord.apply_all(specs.values()) == dict.fromkeys(specs, "unchanged")
+
+
 def test_native_timeseries_and_top_n(produced, query: DruidQuery) -> None:
     marker, batch = produced
     games = Filter(type="like", dimension="game_id", pattern=f"2024-03-27:{marker}:%")
@@ -201,7 +237,7 @@ def test_changed_spec_updates_and_segments_hand_off(
     supervisors other modules rely on never go through a hand-off.
     """
     marker, _ = produced
-    original = copy.deepcopy(all_specs(kafka_broker.bootstrap)["steam_moves"])
+    original = copy.deepcopy(all_specs(_kafka(kafka_broker))["steam_moves"])
     datasource = original["spec"]["dataSchema"]["dataSource"] = f"steam_moves_update_{marker}"
     where, params = _marker_filter(AGGREGATE_TYPES["steam_moves"], marker)
     assert overlord.apply(original) == "created"
@@ -241,7 +277,7 @@ def test_queries_are_answered_through_a_task_hand_off(
     request until well after the old task has succeeded. Own supervisor, as above.
     """
     marker, _ = produced
-    spec = copy.deepcopy(all_specs(kafka_broker.bootstrap)["pipeline_health"])
+    spec = copy.deepcopy(all_specs(_kafka(kafka_broker))["pipeline_health"])
     datasource = spec["spec"]["dataSchema"]["dataSource"] = f"pipeline_health_handoff_{marker}"
     where, params = _marker_filter(AGGREGATE_TYPES["health"], marker)
     assert overlord.apply(spec) == "created"
@@ -280,7 +316,7 @@ def test_suspend_resume_terminate(produced, overlord: Overlord, query: DruidQuer
     """Lifecycle on one supervisor; a re-created one resumes from the stored offsets (no re-read)."""
     marker, _ = produced
     agg = AGGREGATE_TYPES["health"]
-    spec = all_specs(kafka_broker.bootstrap)[agg.name]
+    spec = all_specs(_kafka(kafka_broker))[agg.name]
     overlord.suspend(agg.name)
     assert overlord.wait_state(agg.name, "SUSPENDED", timeout=60).suspended
     assert overlord.apply(spec) == "unchanged"  # apply changes specs, never the run state
@@ -383,6 +419,7 @@ def _drive_stack(
         "LAKEHOUSE_DRUID__BROKER_PORT": str(druid_cluster.broker_port),
         "LAKEHOUSE_DRUID__HISTORICAL_PORT": str(druid_cluster.historical_port),
         "LAKEHOUSE_DRUID__INDEXER_PORT": str(druid_cluster.indexer_port),
+        "LAKEHOUSE_DRUID__ROUTER_PORT": str(druid_cluster.router_port),
         "LAKEHOUSE_DRUID__DERBY_PORT": str(druid_cluster.derby_port),
     }
     up = _cli(env, "stack", "up", "--with", "druid")
@@ -392,7 +429,7 @@ def _drive_stack(
 
     status = _cli(env, "stack", "status")
     assert status.returncode == 0, status.stdout
-    for name in ("zookeeper", "coordinator", "broker", "historical", "indexer"):
+    for name in ("zookeeper", "coordinator", "broker", "historical", "indexer", "router"):
         assert f"druid-{name} healthy" in status.stdout
     supervisors = _cli(env, "druid", "status")
     assert supervisors.returncode == 0, supervisors.stdout + supervisors.stderr[-2000:]

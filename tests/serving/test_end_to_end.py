@@ -51,7 +51,7 @@ from dashboards.queries import (
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker
 from lakehouse.catalog import load_catalog
-from lakehouse.config import CatalogSettings, Settings
+from lakehouse.config import CatalogSettings, KafkaSettings, Settings
 from lakehouse.health import HealthReporter
 from lakehouse.schemas import AGGREGATE_TYPES, AggregateType
 from lakehouse.schemas.fields import BOOLEAN, TIMESTAMP
@@ -259,7 +259,7 @@ def run(
     timings: dict[str, float] = {}
     began = time.monotonic()
     with Overlord(druid_cluster.overlord_url) as overlord:
-        overlord.apply_all(all_specs(kafka_broker.bootstrap).values())
+        overlord.apply_all(all_specs(KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)).values())
         for name in AGGREGATES:
             overlord.wait_running(name, timeout=120)
     # The session's Druid may hold other modules' records: it must mirror the topics before the
@@ -697,7 +697,7 @@ def test_status_reports_druid_ingestion_lag_and_a_suspended_supervisor(run: Run,
     from serving.specs import supervisor_spec
 
     probe = AGGREGATES["steam_moves"]
-    spec = supervisor_spec(probe, run.settings.kafka.bootstrap)
+    spec = supervisor_spec(probe, run.settings.kafka)
     spec["spec"]["dataSchema"]["dataSource"] = "status_probe"
     spec["spec"]["ioConfig"]["topic"] = "status.probe"
     spec["suspended"] = True

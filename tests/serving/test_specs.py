@@ -19,7 +19,7 @@ AGGREGATES = list(AGGREGATE_TYPES.values())
 
 def test_committed_specs_match_the_generator() -> None:
     """infra/druid/supervisors/ is generated: edit serving/specs.py, then `lakehouse druid specs`."""
-    expected = {f"{name}.json": render(spec) for name, spec in all_specs(KafkaSettings().bootstrap).items()}
+    expected = {f"{name}.json": render(spec) for name, spec in all_specs(KafkaSettings()).items()}
     committed = {p.name: p.read_text() for p in sorted(SPEC_DIR.glob("*.json"))}
     assert committed.keys() == expected.keys()
     stale = [name for name, text in expected.items() if committed[name] != text]
@@ -27,7 +27,7 @@ def test_committed_specs_match_the_generator() -> None:
 
 
 def test_write_specs_writes_one_file_per_aggregate(tmp_path: Path) -> None:
-    written = write_specs(tmp_path, bootstrap="kafka:19092")
+    written = write_specs(tmp_path, KafkaSettings(bootstrap_servers="kafka:19092"))
     assert sorted(p.stem for p in written) == sorted(a.name for a in AGGREGATES)
     spec = json.loads((tmp_path / "steam_moves.json").read_text())
     assert spec["spec"]["ioConfig"]["consumerProperties"] == {"bootstrap.servers": "kafka:19092"}
@@ -35,7 +35,7 @@ def test_write_specs_writes_one_file_per_aggregate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("agg", AGGREGATES, ids=lambda a: a.name)
 def test_spec_follows_the_schema(agg) -> None:
-    spec = all_specs("127.0.0.1:9092")[agg.name]
+    spec = all_specs(KafkaSettings())[agg.name]
     schema = spec["spec"]["dataSchema"]
     assert supervisor_id(spec) == agg.name
     assert spec["spec"]["ioConfig"]["topic"] == agg.topic
@@ -80,7 +80,7 @@ def test_column_types() -> None:
 
 
 def test_same_spec_ignores_defaults_and_duration_spelling() -> None:
-    desired = all_specs("127.0.0.1:9092")["market_agg_1m"]
+    desired = all_specs(KafkaSettings())["market_agg_1m"]
     running = copy.deepcopy(desired)
     running["spec"]["ioConfig"]["taskDuration"] = "PT600S"  # how the Overlord echoes PT10M
     running["spec"]["ioConfig"]["completionTimeout"] = "PT1200S"
@@ -103,7 +103,7 @@ def test_same_spec_ignores_defaults_and_duration_spelling() -> None:
     ids=["duration", "bootstrap", "dimension-removed", "reordered", "retyped", "missing-key"],
 )
 def test_same_spec_sees_real_changes(change) -> None:
-    desired = all_specs("127.0.0.1:9092")["market_agg_1m"]
+    desired = all_specs(KafkaSettings())["market_agg_1m"]
     running = copy.deepcopy(desired)
     change(running)
     assert not same_spec(desired, running)
