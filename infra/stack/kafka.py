@@ -13,7 +13,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from infra.stack.kafka_security import BrokerSecurity
+from infra.stack.kafka_security import BROKER_USER, BrokerSecurity
 from infra.stack.process import ManagedProcess, ServiceError, port_open, wait_until
 from lakehouse.config import KafkaSettings
 from lakehouse.jvm import classpath, java_executable
@@ -89,7 +89,7 @@ class KafkaBroker:
         if self.security is None:
             return KafkaSettings(bootstrap_servers=self.bootstrap)
         name, password = (
-            (user, self.security.users[user]) if user else ("broker", self.security.broker_password)
+            (user, self.security.users[user]) if user else (BROKER_USER, self.security.broker_password)
         )
         return KafkaSettings(
             bootstrap_servers=self.bootstrap,
