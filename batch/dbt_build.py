@@ -72,28 +72,13 @@ def dbt_build(
             f"no dbt project at {project}/dbt_project.yml: the dbt models are not there yet, so there is "
             "nothing to build (the warehouse's raw tables are loaded; run dbt_build again once they exist)"
         )
-    from dbt.cli.main import dbtRunner
-
     target = target or settings.warehouse.kind
-    work = settings.state_dir / "dbt"
-    args = [
-        "build",
-        "--project-dir", str(project),
-        "--profiles-dir", str(project if (project / "profiles.yml").is_file() else Path.home() / ".dbt"),
-        "--target", target,
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-    ]  # fmt: skip
     # The trader's rules come from the settings, as for the live aggregates (lakehouse.trading).
-    args += ["--vars", json.dumps({"arbitrage_suspect_edge": settings.trading.suspect_edge})]
+    args = ["--vars", json.dumps({"arbitrage_suspect_edge": settings.trading.suspect_edge})]
     for selector in select:
         args += ["--select", selector]
     log.info("dbt build", dbt_target=target, select=list(select))
-    with _environment(_profile_env(settings, target)):
-        try:
-            outcome = dbtRunner().invoke(args)
-        finally:
-            _release_connections()
+    outcome = _invoke("build", settings, target, project, args)
     result = DbtBuildResult(target)
     nodes = getattr(outcome.result, "results", None) or []
     result.statuses = dict(Counter(str(getattr(n.status, "value", n.status)) for n in nodes))
@@ -108,6 +93,40 @@ def dbt_build(
         why = "; ".join(result.failures[:5]) or repr(outcome.exception)
         raise DbtBuildFailed(f"dbt build on target {target} failed: {why}", result)
     return result
+
+
+def compile_analyses(settings: Settings, *, target: str | None = None) -> dict[str, str]:
+    """The SQL of every analysis in ``dbt/analyses/``, rendered by ``dbt compile`` for the target
+    (refs resolved to the warehouse's relations): what an analyst runs in the warehouse or a
+    notebook, with one definition of each query (the analysis file)."""
+    project = project_dir(settings)
+    target = target or settings.warehouse.kind
+    outcome = _invoke("compile", settings, target, project, ["--quiet", "--select", "resource_type:analysis"])
+    if not outcome.success:
+        raise DbtBuildFailed(f"dbt compile of the analyses on target {target} failed: {outcome.exception!r}")
+    nodes = getattr(outcome.result, "results", None) or []
+    return {n.node.name: n.node.compiled_code for n in nodes if n.node.resource_type == "analysis"}
+
+
+def _invoke(command: str, settings: Settings, target: str, project: Path, args: list[str]) -> Any:
+    """``dbt <command>`` in this process on the project, artifacts and logs under the state folder."""
+    from dbt.cli.main import dbtRunner
+
+    work = settings.state_dir / "dbt"
+    profiles = project if (project / "profiles.yml").is_file() else Path.home() / ".dbt"
+    base = [
+        command,
+        "--project-dir", str(project),
+        "--profiles-dir", str(profiles),
+        "--target", target,
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+    ]  # fmt: skip
+    with _environment(_profile_env(settings, target)):
+        try:
+            return dbtRunner().invoke([*base, *args])
+        finally:
+            _release_connections()
 
 
 def _profile_env(settings: Settings, target: str) -> dict[str, str]:
