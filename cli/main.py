@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from cli.api import api_group
 from cli.arbitrage import arbitrage_command
 from cli.backtest import backtest_command
 from cli.dlq import dlq_group
+from cli.output import emit, json_option
 from cli.teams import teams_group
 from cli.warehouse import warehouse_group
 from lakehouse.config import Settings, get_settings
@@ -65,7 +66,8 @@ def stack() -> None:
     "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER); api is the "
     "query API and live board (needs LAKEHOUSE_API__KEYS), started last.",
 )
-def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
+@json_option
+def stack_up(with_moto: bool, extras: tuple[str, ...], as_json: bool) -> None:
     """Start what is not running and apply infra/topics.yaml; a second call is a no-op."""
     from infra.stack import Stack
     from infra.stack.process import ServiceError
@@ -76,8 +78,7 @@ def stack_up(with_moto: bool, extras: tuple[str, ...]) -> None:
         actions = _stack_up(stack, settings, extras, with_moto)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    for name, action in actions.items():
-        click.echo(f"{name:8} {action}")
+    emit(as_json, {"services": actions}, (f"{name:8} {action}" for name, action in actions.items()))
 
 
 def _stack_up(stack: Any, settings: Settings, extras: tuple[str, ...], with_moto: bool) -> dict[str, str]:
@@ -92,9 +93,12 @@ def _stack_up(stack: Any, settings: Settings, extras: tuple[str, ...], with_moto
         with_spark_cluster="spark-cluster" in extras,
         with_api="api" in extras,
     )
+    result = dict(actions)
     if with_druid:
-        _apply_supervisors(settings)
-    return dict(actions)
+        outcomes = _apply_supervisors(settings)
+        changed = sum(1 for o in outcomes.values() if o != "unchanged")
+        result["supervisors"] = f"{changed} changed of {len(outcomes)}"
+    return result
 
 
 def _apply_supervisors(settings: Settings) -> Mapping[str, str]:
@@ -102,30 +106,38 @@ def _apply_supervisors(settings: Settings) -> Mapping[str, str]:
     from serving.specs import all_specs
 
     with Overlord(settings.druid.overlord_url) as overlord:
-        outcomes = overlord.apply_all(all_specs(settings.kafka).values())
-    changed = sum(1 for o in outcomes.values() if o != "unchanged")
-    click.echo(f"{'supervisors':8} {changed} changed of {len(outcomes)}")
-    return outcomes
+        return overlord.apply_all(all_specs(settings.kafka).values())
 
 
 @stack.command("down")
-def stack_down() -> None:
+@json_option
+def stack_down(as_json: bool) -> None:
     """Stop every service this project started (by PID file)."""
     from infra.stack import Stack
 
-    for name, action in Stack(get_settings()).down().items():
-        click.echo(f"{name:8} {action}")
+    actions = dict(Stack(get_settings()).down())
+    emit(as_json, {"services": actions}, (f"{name:8} {action}" for name, action in actions.items()))
 
 
 @stack.command("status")
-def stack_status() -> None:
+@json_option
+def stack_status(as_json: bool) -> None:
     """Health of each service; exits 1 if anything started is unhealthy or gone."""
     from infra.stack import Stack
 
     status = Stack(get_settings()).status()
-    for svc in status.services:
-        pid = svc.pid if svc.pid is not None else "-"
-        click.echo(f"{svc.name:8} {svc.state:10} pid={pid} {svc.endpoint}")
+    services = [
+        {"name": svc.name, "state": svc.state, "pid": svc.pid, "endpoint": svc.endpoint}
+        for svc in status.services
+    ]
+    emit(
+        as_json,
+        {"ok": status.ok, "services": services},
+        (
+            f"{s['name']:8} {s['state']:10} pid={s['pid'] if s['pid'] is not None else '-'} {s['endpoint']}"
+            for s in services
+        ),
+    )
     sys.exit(0 if status.ok else 1)
 
 
@@ -135,13 +147,13 @@ def topics() -> None:
 
 
 @topics.command("apply")
-def topics_apply() -> None:
+@json_option
+def topics_apply(as_json: bool) -> None:
     """Create or update the declared topics on the configured cluster (idempotent)."""
     from infra.stack.topics import apply_topics
 
-    settings = get_settings()
-    for name, outcome in sorted(apply_topics(settings.kafka).items()):
-        click.echo(f"{outcome:9} {name}")
+    outcomes = dict(sorted(apply_topics(get_settings().kafka).items()))
+    emit(as_json, {"topics": outcomes}, (f"{outcome:9} {name}" for name, outcome in outcomes.items()))
 
 
 @main.group()
@@ -151,21 +163,28 @@ def druid() -> None:
 
 @druid.command("apply")
 @click.option("--wait", is_flag=True, help="Wait until every supervisor is RUNNING.")
-def druid_apply(wait: bool) -> None:
+@json_option
+def druid_apply(wait: bool, as_json: bool) -> None:
     """Create or update one supervisor per aggregate; an unchanged spec is not re-posted."""
     from serving.overlord import Overlord
 
     settings = get_settings()
-    for name, outcome in sorted(_apply_supervisors(settings).items()):
-        click.echo(f"{outcome:9} {name}")
+    outcomes = dict(sorted(_apply_supervisors(settings).items()))
+    states: dict[str, str] = {}
     if wait:
         with Overlord(settings.druid.overlord_url) as overlord:
-            for name in overlord.ids():
-                click.echo(f"{overlord.wait_running(name).state:9} {name}")
+            states = {name: overlord.wait_running(name).state for name in overlord.ids()}
+    lines = [f"{outcome:9} {name}" for name, outcome in outcomes.items()]
+    emit(
+        as_json,
+        {"supervisors": outcomes, "states": states},
+        [*lines, *(f"{state:9} {name}" for name, state in states.items())],
+    )
 
 
 @druid.command("status")
-def druid_status() -> None:
+@json_option
+def druid_status(as_json: bool) -> None:
     """Each supervisor's state and its datasource's queryable rows; exits 1 if any is unhealthy."""
     from serving.overlord import Overlord, OverlordError
     from serving.query import DruidQuery, DruidQueryError
@@ -177,14 +196,29 @@ def druid_status() -> None:
             DruidQuery(settings.druid.broker_url) as query,
         ):
             states = overlord.states()
-            for s in states:
-                click.echo(
-                    f"{s.id:24} {s.detailed_state:22} tasks={s.active_tasks} "
-                    f"lag={s.aggregate_lag} rows={query.count(s.id)}"
-                )
+            supervisors = [
+                {
+                    "id": s.id,
+                    "state": s.detailed_state,
+                    "healthy": s.healthy,
+                    "active_tasks": s.active_tasks,
+                    "lag": s.aggregate_lag,
+                    "rows": query.count(s.id),
+                }
+                for s in states
+            ]
     except (OverlordError, DruidQueryError) as exc:
         raise click.ClickException(str(exc)) from exc
-    sys.exit(0 if states and all(s.healthy for s in states) else 1)
+    ok = bool(states) and all(s.healthy for s in states)
+    emit(
+        as_json,
+        {"ok": ok, "supervisors": supervisors},
+        (
+            f"{s['id']:24} {s['state']:22} tasks={s['active_tasks']} lag={s['lag']} rows={s['rows']}"
+            for s in supervisors
+        ),
+    )
+    sys.exit(0 if ok else 1)
 
 
 @druid.command("specs")
@@ -217,8 +251,13 @@ def produce() -> None:
     default=None,
     help="A schedule file of your own (default: producers/schedule.yaml).",
 )
+@json_option
 def produce_run(
-    sources: tuple[str, ...], duration: float | None, health_port: int | None, schedule_file: Path | None
+    sources: tuple[str, ...],
+    duration: float | None,
+    health_port: int | None,
+    schedule_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Poll the sources of a schedule concurrently until stopped."""
     from producers.app import run_schedule
@@ -231,7 +270,8 @@ def produce_run(
     polls = len(scheduler.outcomes)
     sent = sum(o.sent for _, o in scheduler.outcomes)
     dead = sum(o.dead_lettered for _, o in scheduler.outcomes)
-    click.echo(f"{polls} polls, {sent} records sent, {dead} dead-lettered")
+    summary = {"polls": polls, "sent": sent, "dead_lettered": dead, "undelivered": scheduler.undelivered}
+    emit(as_json, summary, [f"{polls} polls, {sent} records sent, {dead} dead-lettered"])
     _fail_on_undelivered(scheduler.undelivered)
 
 
@@ -248,8 +288,14 @@ def produce_run(
     help="ESPN scoreboard of the files, as ESPN's API path (hockey/nhl, basketball/wnba, "
     "football/college-football); default: what each body says.",
 )
+@json_option
 def produce_replay(
-    what: str, files: tuple[Path, ...], speed: float | None, no_change_detection: bool, league: str | None
+    what: str,
+    files: tuple[Path, ...],
+    speed: float | None,
+    no_change_detection: bool,
+    league: str | None,
+    as_json: bool,
 ) -> None:
     """Publish real captured data (../shared/data) into Kafka."""
     from producers.app import replay
@@ -265,8 +311,11 @@ def produce_replay(
         )
     except ValueError as exc:  # a capture we cannot tell or read: the user's to fix, in one line
         raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"{summary['records']} records, sent {summary['sent']}, dead-lettered {summary['dead_lettered']}"
+    sent = ", ".join(f"{n} {feed}" for feed, n in summary["sent"].items()) or "nothing"
+    emit(
+        as_json,
+        summary,
+        [f"{summary['records']} records, sent {sent}, dead-lettered {summary['dead_lettered']}"],
     )
     _fail_on_undelivered(summary["undelivered"])
 
@@ -285,16 +334,22 @@ def produce_replay(
     help="The simulated market's first instant, UTC (default: --seconds before now, so the market "
     "ends now and the live dashboards' time ranges show it).",
 )
+@json_option
 def produce_simulate(
-    seconds: float, rate: float | None, seed: int, realtime: bool, start: datetime | None
+    seconds: float, rate: float | None, seed: int, realtime: bool, start: datetime | None, as_json: bool
 ) -> None:
     """Run the live-market simulator into Kafka."""
     from producers.app import simulate
 
     first = start.replace(tzinfo=UTC) if start else datetime.now(UTC) - timedelta(seconds=seconds)
     summary = simulate(get_settings(), seconds=seconds, rate=rate, seed=seed, realtime=realtime, start=first)
-    click.echo(
-        f"sent {summary['sent']} ({summary['per_second']:.0f}/s), arbitrage windows {summary['arbitrages']}"
+    emit(
+        as_json,
+        summary,
+        [
+            f"sent {summary['sent']} ({summary['per_second']:.0f}/s), "
+            f"arbitrage windows {summary['arbitrages']}"
+        ],
     )
     _fail_on_undelivered(summary["undelivered"])
 
@@ -314,30 +369,45 @@ def iceberg_group() -> None:
 
 
 @iceberg_group.command("ensure")
-def iceberg_ensure() -> None:
+@json_option
+def iceberg_ensure(as_json: bool) -> None:
     """Create missing tables and apply additive schema/property changes (idempotent)."""
     from iceberg import ensure_tables
     from lakehouse.catalog import load_catalog
 
-    for identifier, outcome in sorted(ensure_tables(load_catalog(get_settings())).items()):
-        click.echo(f"{outcome:9} {identifier}")
+    outcomes = dict(sorted(ensure_tables(load_catalog(get_settings())).items()))
+    emit(as_json, {"tables": outcomes}, (f"{outcome:9} {table}" for table, outcome in outcomes.items()))
 
 
 @iceberg_group.command("maintain")
 @click.option("--table", "tables", multiple=True, help="Only these tables (e.g. silver.odds_quotes).")
-def iceberg_maintain(tables: tuple[str, ...]) -> None:
+@json_option
+def iceberg_maintain(tables: tuple[str, ...], as_json: bool) -> None:
     """Compact data files, rewrite manifests, expire snapshots, remove old orphan files."""
     from iceberg import maintain_all
     from lakehouse.spark import build_spark_session
 
     settings = get_settings()
     spark = build_spark_session(settings, app_name="lakehouse-maintenance")
-    for report in maintain_all(spark, settings, list(tables) or None).values():
-        b, a = report.before, report.after
-        click.echo(
-            f"{report.identifier}: data files {b.data_files} -> {a.data_files}, "
-            f"snapshots {b.snapshots} -> {a.snapshots}, manifests {b.manifests} -> {a.manifests}"
-        )
+    reports = list(maintain_all(spark, settings, list(tables) or None).values())
+    emit(
+        as_json,
+        {
+            "tables": {
+                r.identifier: {
+                    what: {"before": getattr(r.before, what), "after": getattr(r.after, what)}
+                    for what in ("data_files", "snapshots", "manifests")
+                }
+                for r in reports
+            }
+        },
+        (
+            f"{r.identifier}: data files {r.before.data_files} -> {r.after.data_files}, "
+            f"snapshots {r.before.snapshots} -> {r.after.snapshots}, "
+            f"manifests {r.before.manifests} -> {r.after.manifests}"
+            for r in reports
+        ),
+    )
 
 
 @main.group()
@@ -395,29 +465,29 @@ def stream_stop() -> None:
 
 
 @stream.command("status")
-def stream_status() -> None:
+@json_option
+def stream_status(as_json: bool) -> None:
     """Whether the jobs run, and each query's last batch metrics."""
     import json
     from datetime import UTC, datetime
 
-    process = _stream_process()
-    pid = process.pid()
-    click.echo(f"streaming {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+    pid = _stream_process().pid()
     metrics = get_settings().state_dir / "streaming" / "metrics.json"
-    failed = []
-    if metrics.exists():
-        now = datetime.now(UTC)
-        for name, m in json.loads(metrics.read_text()).items():
-            if "error" in m:
-                failed.append(name)
-                click.echo(f"  {name:11} FAILED at {m['failed_at']}: {m['error']}")
-                continue
-            age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
-            click.echo(
-                f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
-                f"{m['trigger_ms']} ms, lag {m['kafka_lag']} ({age:.0f} s ago)"
-            )
-    if failed:
+    queries: dict[str, dict[str, Any]] = json.loads(metrics.read_text()) if metrics.exists() else {}
+    failed = [name for name, m in queries.items() if "error" in m]
+    lines = [f"streaming {'running (pid ' + str(pid) + ')' if pid else 'stopped'}"]
+    now = datetime.now(UTC)
+    for name, m in queries.items():
+        if "error" in m:
+            lines.append(f"  {name:11} FAILED at {m['failed_at']}: {m['error']}")
+            continue
+        age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
+        lines.append(
+            f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
+            f"{m['trigger_ms']} ms, lag {m['kafka_lag']} ({age:.0f} s ago)"
+        )
+    emit(as_json, {"running": pid is not None, "pid": pid, "queries": queries, "failed": failed}, lines)
+    if failed and not as_json:
         click.echo(f"failed: {', '.join(failed)}", err=True)
     sys.exit(0 if pid and not failed else 1)
 
@@ -438,8 +508,9 @@ def batch_group() -> None:
     help="Folder to download into (<to>/2324/E0.csv, <to>/new/ARG.csv); default: <state dir>/football-data.",
 )  # fmt: skip
 @click.option("--base-url", default=None, help="Default: https://www.football-data.co.uk.")
+@json_option
 def batch_fetch(
-    leagues: tuple[str, ...], seasons: tuple[str, ...], dest: Path | None, base_url: str | None
+    leagues: tuple[str, ...], seasons: tuple[str, ...], dest: Path | None, base_url: str | None, as_json: bool
 ) -> None:
     """Download season files from football-data.co.uk; then `batch backfill --source` that folder."""
     import httpx
@@ -466,9 +537,19 @@ def batch_fetch(
         fetched = fetch_seasons(wanted, folder, base_url or FOOTBALL_DATA_URL)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"download failed: {exc}") from None
-    for f in fetched:
-        click.echo(f"{f.label:19} {f.outcome:9} {f.size:>9} bytes  {f.path}")
-    click.echo(f"backfill them with: lakehouse batch backfill --source {folder}")
+    emit(
+        as_json,
+        {
+            "folder": folder,
+            "files": [
+                {"file": f.label, "outcome": f.outcome, "bytes": f.size, "path": f.path} for f in fetched
+            ],
+        },
+        [
+            *(f"{f.label:19} {f.outcome:9} {f.size:>9} bytes  {f.path}" for f in fetched),
+            f"backfill them with: lakehouse batch backfill --source {folder}",
+        ],
+    )
     if any(f.outcome == "missing" for f in fetched):
         raise SystemExit(1)
 
@@ -489,6 +570,7 @@ def batch_fetch(
     "in football-data's layout (https://www.football-data.co.uk) to download the asked-for seasons from; "
     "default: LAKEHOUSE_BATCH__FOOTBALL_DATA_DIR, else ../shared/data/football-data.",
 )
+@json_option
 def batch_backfill(
     leagues: tuple[str, ...],
     seasons: tuple[str, ...],
@@ -497,15 +579,17 @@ def batch_backfill(
     warehouse: str | None,
     no_warehouse: bool,
     source: str | None,
+    as_json: bool,
 ) -> None:
     """Land the season CSVs, replace their Iceberg partitions, copy them to the warehouse."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from batch.pipeline import BackfillInputError, backfill, with_source, with_warehouse
 
     settings = with_source(with_warehouse(get_settings(), warehouse), source)
     columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns) as progress:
+    with Progress(*columns, console=Console(stderr=True)) as progress:  # stdout holds the answer
         tasks: dict[str, TaskID] = {}
 
         def advance(step: str, done: int, total: int) -> None:
@@ -528,24 +612,32 @@ def batch_backfill(
             )
         except (WarehouseUnavailable, WarehouseTimeout, BackfillInputError, QualityError) as exc:
             raise click.ClickException(str(exc)) from None
+    emit(
+        as_json,
+        {"raw_zone": settings.raw_zone, **result.as_dict()},
+        _backfill_lines(result, settings.raw_zone),
+    )
+
+
+def _backfill_lines(result: Any, raw_zone: str) -> Iterator[str]:
     parsed = result.parsed
-    click.echo(
+    yield (
         f"{len(result.partitions)} seasons: {parsed.rows} rows -> {parsed.matches} matches, "
         f"{parsed.prices} prices, {parsed.rejects} rejects "
         f"({parsed.rejected_rows} rows, {parsed.rejected_prices} prices, {parsed.rejected_cells} cells, "
         f"{parsed.file_rejects} file)"
     )
     landed = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.landed.items()))
-    click.echo(f"raw zone {settings.raw_zone}: {landed}")
+    yield f"raw zone {raw_zone}: {landed}"
     for step, counts in (("iceberg", result.iceberg), (result.warehouse_kind, result.warehouse)):
         if counts:
-            click.echo(f"{step}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+            yield f"{step}: " + ", ".join(f"{name} {n}" for name, n in counts.items())
     for suite in result.quality:
-        click.echo(
+        yield (
             f"quality {suite['table']}: {suite['rows']} rows, {suite['evaluated']} expectations, "
             f"{len(suite['failures'])} warnings"
         )
-    click.echo("seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items()))
+    yield "seconds: " + ", ".join(f"{step} {s}" for step, s in result.seconds.items())
 
 
 main.add_command(api_group)

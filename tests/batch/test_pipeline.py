@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -60,3 +61,17 @@ def test_cli_backfill_reports_rejects(tmp_path: Path, bad_input_file: Path) -> N
         assert "10 rows -> 5 matches, 73 prices, 9 rejects (5 rows, 2 prices, 1 cells, 1 file)" in out.stdout
         assert "duckdb: football_data_matches 5, football_data_odds 73, football_data_rejects 9" in out.stdout
         assert ("1 landed" if run == 1 else "1 unchanged") in out.stdout
+    # The same run for a script: one JSON document on stdout, the progress bars on stderr.
+    out = subprocess.run(
+        [*cmd, "--json"], env=env, cwd=root, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout)
+    parsed = summary["parsed"]
+    assert (parsed["rows"], parsed["matches"], parsed["prices"], parsed["rejects"]) == (10, 5, 73, 9)
+    assert summary["warehouse"] == {
+        "football_data_matches": 5,
+        "football_data_odds": 73,
+        "football_data_rejects": 9,
+    }
+    assert summary["landed"] == {"unchanged": 1} and summary["partitions"] == [["E0", "2023-24"]]

@@ -9,7 +9,6 @@ through `LAKEHOUSE_KAFKA__*` alone; a wrong password and a plaintext client are 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from cli.main import main
 from infra.stack.kafka import KafkaBroker
 from infra.stack.kafka_security import BrokerSecurity
 from infra.stack.process import free_port
-from infra.stack.topics import TopicSpec, apply_topics
+from infra.stack.topics import TopicSpec, apply_topics, load_topic_specs
 from lakehouse.config import KafkaSettings
 from lakehouse.kafka import admin_config, consumer_config, spark_options
 from lakehouse.topics import feed_topic
@@ -85,21 +84,24 @@ def test_the_cli_publishes_through_scram_over_tls(
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LAKEHOUSE_STATE_DIR", str(tmp_path))
     runner = CliRunner()
-    result = runner.invoke(main, ["topics", "apply"])
+    result = runner.invoke(main, ["topics", "apply", "--json"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(
-        main, ["produce", "replay", "espn", "--file", str(shared_data / "espn" / "nfl.json")]
-    )
+    assert set(json.loads(result.stdout)["topics"]) == {spec.name for spec in load_topic_specs()}
+    nfl = str(shared_data / "espn" / "nfl.json")
+    result = runner.invoke(main, ["produce", "replay", "espn", "--file", nfl])
     assert result.exit_code == 0, result.output
-    sent = int(re.search(r"sent \{'games': (\d+)\}", result.output).group(1))  # type: ignore[union-attr]
-    assert sent == 16, result.output  # one record per game of the scoreboard
+    assert result.stdout.strip() == "16 records, sent 16 games, dead-lettered 0", result.output
+    result = runner.invoke(main, ["produce", "replay", "espn", "--file", nfl, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["sent"], summary["undelivered"]) == ({"games": 16}, 0)  # one record per game
 
     from lakehouse.config import get_settings
 
     settings = get_settings()
     assert settings.kafka.security_protocol == "SASL_SSL"
     games = [json.loads(v) for v in _read_all(settings.kafka, feed_topic("games"))]
-    assert len(games) == sent
+    assert len(games) == 2 * 16  # replayed twice
     assert len({g["game_id"] for g in games}) == 16
 
 
