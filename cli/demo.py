@@ -36,13 +36,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.config import PROJECT_ROOT, Settings
+from infra.stack.airflow import airflow_environment
+from lakehouse.config import Settings
 from lakehouse.log import get_logger
 from lakehouse.schemas import AGGREGATE_TYPES
 
 log = get_logger(__name__)
 
-DAGS = PROJECT_ROOT / "dags"
 SIM_SECONDS = 120.0
 FEED_TOPICS = ("odds.quotes", "games.events")
 MARTS = (
@@ -273,21 +273,11 @@ def druid_stage(settings: Settings, stage: Stage) -> tuple[dict[str, int], dict[
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
-    """A real Airflow of the demo's own: home, SQLite metadata database and logs under the
-    state folder; the project's DAGs; the demo's settings for the tasks."""
-    home = settings.state_dir / "airflow"
-    home.mkdir(parents=True, exist_ok=True)
-    return {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-        # `airflow standalone` and the tasks' own subprocesses find the venv's commands.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+    """A real Airflow of the demo's own: the local Airflow's configuration (home, SQLite metadata
+    database and logs under the state folder; the project's DAGs) and the demo's settings."""
+    env = {**os.environ, **airflow_environment(settings)}
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
 
 
 def airflow(args: Sequence[str], env: dict[str, str], log_file: Path) -> None:

@@ -61,9 +61,10 @@ def stack() -> None:
     "--with",
     "extras",
     multiple=True,
-    type=click.Choice(["moto", "druid", "spark-cluster", "api"]),
+    type=click.Choice(["moto", "druid", "spark-cluster", "airflow", "api"]),
     help="Also start these (repeatable); druid also applies the Kafka supervisors; spark-cluster is "
-    "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER); api is the "
+    "a standalone master and workers (point jobs at it with LAKEHOUSE_SPARK__MASTER); airflow is "
+    "`airflow standalone` with the project's DAGs (UI on LAKEHOUSE_AIRFLOW__PORT, 8090); api is the "
     "query API and live board (needs LAKEHOUSE_API__KEYS), started last.",
 )
 @json_option
@@ -92,6 +93,7 @@ def _stack_up(stack: Any, settings: Settings, extras: tuple[str, ...], with_moto
         with_druid=with_druid,
         with_spark_cluster="spark-cluster" in extras,
         with_api="api" in extras,
+        with_airflow="airflow" in extras,
     )
     result = dict(actions)
     if with_druid:

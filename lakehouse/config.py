@@ -252,6 +252,16 @@ class WarehouseSettings(BaseModel):
     snowflake_protocol: str = "https"
 
 
+class AirflowSettings(BaseModel):
+    """The local Airflow of `stack up --with airflow` (`airflow standalone`: UI and REST API,
+    scheduler, DAG processor, triggerer), home and SQLite metadata under ``<state>/airflow``.
+    On a loopback host everyone is admin (no login); on any other host Airflow's generated
+    admin password applies (in ``<state>/airflow/simple_auth_manager_passwords.json.generated``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090  # 8080 is the Spark master's UI, 8081-8091 Druid's
+
+
 class ApiSettings(BaseModel):
     """The query and ingestion API (`lakehouse api serve`, see README, API)."""
 
@@ -305,6 +315,7 @@ class Settings(BaseSettings):
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     trading: TradingSettings = Field(default_factory=TradingSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
 
     # Secrets: only ever read from the environment.
     odds_api_key: SecretStr | None = None

@@ -30,6 +30,10 @@ class PythonService:
     def argv(self) -> Sequence[str]:
         raise NotImplementedError
 
+    def env(self) -> dict[str, str]:
+        """Variables the process gets on top of this one's environment."""
+        return {}
+
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
@@ -56,7 +60,7 @@ class PythonService:
             raise ServiceError(f"port {self.host}:{self.port} is taken; set {self.port_setting}")
         self.home.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        self.process.start(list(self.argv()))
+        self.process.start(list(self.argv()), env=self.env())
         if not wait_until(self.healthy, timeout):
             self.process.stop()
             raise ServiceError(

@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from infra.stack.airflow import AirflowServer
 from infra.stack.api import ApiServer
 from infra.stack.druid import DruidCluster
 from infra.stack.kafka import KafkaBroker, KafkaCluster
@@ -99,6 +100,12 @@ class Stack:
             jars=settings.jars_dir / "druid",  # resolved by ensure_jars in `up`
         )
         self.api = ApiServer(home=settings.stack_dir / "api", host=settings.api.host, port=settings.api.port)
+        self.airflow = AirflowServer(
+            home=settings.stack_dir / "airflow",
+            host=settings.airflow.host,
+            port=settings.airflow.port,
+            settings=settings,
+        )
         sc = settings.spark_cluster
         self.spark_cluster = SparkCluster(
             home=settings.stack_dir / "spark",
@@ -116,6 +123,7 @@ class Stack:
         with_druid: bool = False,
         with_spark_cluster: bool = False,
         with_api: bool = False,
+        with_airflow: bool = False,
     ) -> dict[str, str]:
         """Start what is not running, then apply topics; a second call changes nothing."""
         if with_api and not (self.settings.api.keys or self.settings.api.keys_file):
@@ -133,6 +141,9 @@ class Stack:
         if with_spark_cluster:
             state = "started" if self.spark_cluster.start() else "already running"
             actions["spark"] = f"{state} at {self.spark_cluster.url}"
+        if with_airflow:
+            state = "started" if self.airflow.start() else "already running"
+            actions["airflow"] = f"{state} at {self.airflow.endpoint} (UI and REST API /api/v2)"
         if with_api:
             state = "started" if self.api.start() else "already running"
             actions["api"] = f"{state} at {self.api.endpoint} (board: {self.api.endpoint}/board/)"
@@ -151,6 +162,7 @@ class Stack:
         actions = {}
         services = (
             ("api", self.api),
+            ("airflow", self.airflow),
             ("spark", self.spark_cluster),
             ("druid", self.druid),
             ("moto", self.moto),
@@ -183,6 +195,13 @@ class Stack:
                     self.api.healthy(),
                     self.api.endpoint,
                     self.api.process.crashed(),
+                ),
+                ServiceStatus(
+                    "airflow",
+                    self.airflow.running_pid(),
+                    self.airflow.healthy(),
+                    self.airflow.endpoint,
+                    self.airflow.process.crashed(),
                 ),
                 ServiceStatus(
                     "moto",

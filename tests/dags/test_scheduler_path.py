@@ -9,9 +9,8 @@ Asset event it emits must make the scheduler run ``dbt_build`` to success, with 
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import duckdb
 import httpx
 import pytest
 
-from infra.stack.process import free_port
+from infra.stack.process import free_port, port_open
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,77 +50,59 @@ class Airflow:
         )
 
 
+def _stack(env: dict[str, str], *args: str) -> Any:
+    """`lakehouse stack <args> --json` as a user runs it; its JSON answer."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "stack", *args, "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr[-4000:]
+    return json.loads(result.stdout)
+
+
 @pytest.fixture
 def airflow_standalone(tmp_path: Path) -> Iterator[tuple[Airflow, Path]]:
-    """`airflow standalone` on a free loopback port, its own home and SQLite DB, our DAGs only."""
-    home = tmp_path / "airflow"
+    """`lakehouse stack up --with airflow` (`airflow standalone` with the project's DAGs, and the
+    stack's Kafka) on free loopback ports with its own state folder; `stack down` after."""
     state = tmp_path / "state"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEHOUSE_", "AIRFLOW"))}
-    env |= {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        # As a user runs it: every DAG paused until asked for. Unpaused, the hourly ones
-        # (lake_to_warehouse, lambda_reconciliation) would run at once and take the DuckDB file.
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        # SQLite lets one writer in at a time; pysqlite's default 5 s lock wait is too short when
-        # the scheduler, DAG processor and API server share two busy cores (a fresh clone's REST
-        # trigger once got "Database error": the API server gave up on the lock).
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}?timeout=120",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    env = {
         "LAKEHOUSE_STATE_DIR": str(state),
+        "LAKEHOUSE_AIRFLOW__PORT": str(port),
+        "LAKEHOUSE_KAFKA__PORT": str(free_port()),
+        "LAKEHOUSE_KAFKA__CONTROLLER_PORT": str(free_port()),
         "LAKEHOUSE_CATALOG__KIND": "local",
         "LAKEHOUSE_WAREHOUSE__KIND": "duckdb",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
     }
-    home.mkdir()
-    log = tmp_path / "airflow.out"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "standalone"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    airflow = Airflow(f"http://127.0.0.1:{port}", log)
+    airflow = Airflow(f"http://127.0.0.1:{port}", state / "stack" / "airflow" / "logs" / "airflow.out")
     try:
+        up = _stack(env, "up", "--with", "airflow")["services"]
+        assert up["airflow"] == f"started at {airflow.url} (UI and REST API /api/v2)", up
+        status = {s["name"]: s for s in _stack(env, "status")["services"]}
+        assert status["airflow"]["state"] == "healthy", status
 
         def parsed() -> Any:
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"airflow standalone exited {proc.returncode}:\n{log.read_text()[-4000:]}"
-                )
             try:
                 dags = {d["dag_id"] for d in airflow.get("/dags")["dags"]}
             except httpx.HTTPError:
                 return None
             return dags if {"historical_backfill", "dbt_build"} <= dags else None
 
-        airflow.wait("the API server and the DAGs", parsed, 300)
+        airflow.wait("the DAGs", parsed, 300)
         for dag_id in ("historical_backfill", "dbt_build"):  # the two this path needs
             response = airflow.http.patch(f"/dags/{dag_id}", json={"is_paused": False}, timeout=150)
             assert response.status_code == 200, response.text
         yield airflow, state
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(60)
-        # `standalone` can exit while its scheduler still winds down its executor's workers (a
-        # fresh clone left one running for good): whatever of the group is left goes now.
-        time.sleep(5)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        down = _stack(env, "down")["services"]
+    assert down["airflow"] == down["kafka"] == "stopped", down
+    assert not port_open("127.0.0.1", port)
 
 
 def test_rest_triggered_backfill_makes_the_scheduler_build_dbt(
