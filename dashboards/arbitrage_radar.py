@@ -161,6 +161,7 @@ def dashboard() -> Dashboard:
                 "best prices (inverse_sum < 1) and seconds open so far.",
                 OPEN_TABLE_SQL,
                 TABLE,
+                units={"guaranteed_return": "percentunit", "net_return": "percentunit", "age_s": "s"},
             ),
             timeseries(
                 RETURN_BY_MARKET,
@@ -181,6 +182,7 @@ def dashboard() -> Dashboard:
                 "Arbitrages closed in the range, per market: how many, how long they lived, what they paid.",
                 LIFETIME_BY_MARKET_SQL,
                 TABLE,
+                units={"mean_age_s": "s", "max_age_s": "s", "mean_return": "percentunit"},
                 height=8,
             ),
             table(
@@ -189,6 +191,7 @@ def dashboard() -> Dashboard:
                 "rounded) and which best prices are stale or suspect.",
                 LATEST_UPDATES_SQL,
                 TABLE,
+                units={"guaranteed_return": "percentunit", "net_return": "percentunit", "age_s": "s"},
             ),
         )
         .build()

@@ -135,6 +135,11 @@ def dashboard() -> Dashboard:
                 "cheapest first.",
                 MEAN_MARGIN_SQL,
                 TABLE,
+                units={
+                    "mean_margin": "percentunit",
+                    "min_margin": "percentunit",
+                    "max_margin": "percentunit",
+                },
                 width=12,
                 height=12,
             ),
@@ -160,6 +165,10 @@ def dashboard() -> Dashboard:
                 "Mean margin per competition, across bookmakers.",
                 BY_COMPETITION_SQL,
                 TABLE,
+                units={
+                    "mean_margin": "percentunit",
+                    "min_margin": "percentunit",
+                },
                 height=8,
             ),
         )

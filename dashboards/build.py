@@ -1,4 +1,5 @@
-"""Write every dashboard's JSON to ``dashboards/json/<uid>.json`` (committed; a test checks drift).
+"""Write every dashboard's JSON to ``dashboards/json/<uid>.json`` and the alert rules to
+``dashboards/provisioning/alerting/rules.yaml`` (committed; a test checks drift).
 
 python -m dashboards.build            # regenerate
 python -m dashboards.build --check    # exit 1 if a committed file differs from the code
@@ -14,11 +15,13 @@ from pathlib import Path
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from dashboards import alerts
 from dashboards.registry import DASHBOARDS
 from dashboards.validate import problems
 from lakehouse.log import configure_logging, get_logger
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
+ALERT_RULES = Path(__file__).resolve().parent / "provisioning" / "alerting" / "rules.yaml"
 log = get_logger(__name__)
 
 
@@ -37,6 +40,8 @@ def stale(out_dir: Path = JSON_DIR) -> list[str]:
     expected = rendered()
     found = {p.name for p in out_dir.glob("*.json")} if out_dir.is_dir() else set()
     differ = [n for n, text in expected.items() if n not in found or (out_dir / n).read_text() != text]
+    if out_dir == JSON_DIR and (not ALERT_RULES.exists() or ALERT_RULES.read_text() != alerts.render()):
+        differ.append(str(ALERT_RULES.relative_to(JSON_DIR.parent)))
     return sorted(differ + sorted(found - set(expected)))
 
 
@@ -53,6 +58,10 @@ def write(out_dir: Path = JSON_DIR) -> list[Path]:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
         paths.append(path)
+    if out_dir == JSON_DIR:
+        ALERT_RULES.parent.mkdir(parents=True, exist_ok=True)
+        ALERT_RULES.write_text(alerts.render())
+        paths.append(ALERT_RULES)
     return paths
 
 

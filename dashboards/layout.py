@@ -6,6 +6,8 @@ target; ids are assigned in order so they are unique and stable across regenerat
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import stat as stat_builders
 from grafana_foundation_sdk.builders import table as table_builders
@@ -15,11 +17,19 @@ from grafana_foundation_sdk.builders.dashboard import (
     DashboardLink,
     QueryVariable,
     Row,
+    ThresholdsConfig,
     TimePicker,
 )
 from grafana_foundation_sdk.builders.dashboard import Dashboard as DashboardBuilder
 from grafana_foundation_sdk.models import common
-from grafana_foundation_sdk.models.dashboard import Dashboard, DashboardCursorSync, DashboardLinkType
+from grafana_foundation_sdk.models.dashboard import (
+    Dashboard,
+    DashboardCursorSync,
+    DashboardLinkType,
+    DynamicConfigValue,
+    Threshold,
+    ThresholdsMode,
+)
 
 from dashboards.druid import DATASOURCE, Format, SqlTarget
 
@@ -28,6 +38,18 @@ TAG = "betting-lakehouse"
 REFRESH_INTERVALS = ["5s", "10s", "30s", "1m", "5m", "15m"]
 
 PanelBuilder = stat_builders.Panel | table_builders.Panel | timeseries_builders.Panel
+
+Steps = Sequence[tuple[float, str]]
+"""Thresholds above a green base: (from this value on, this colour), ascending."""
+
+
+def _thresholds(steps: Steps) -> ThresholdsConfig:
+    base = [Threshold(value=None, color="green")]
+    return (
+        ThresholdsConfig()
+        .mode(ThresholdsMode.ABSOLUTE)
+        .steps(base + [Threshold(value=value, color=color) for value, color in steps])
+    )
 
 
 class Board:
@@ -102,8 +124,10 @@ def stat(
     no_value: str = "0",
     width: int = 6,
     height: int = 4,
+    thresholds: Steps = (),
 ) -> stat_builders.Panel:
-    """One number (the first row's first numeric column); ``no_value`` shows when there is none."""
+    """One number (the first row's first numeric column); ``no_value`` shows when there is none;
+    with ``thresholds``, the number takes the colour of the step it reached."""
     panel = (
         stat_builders.Panel()
         .title(title)
@@ -117,6 +141,8 @@ def stat(
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .no_value(no_value)
     )
+    if thresholds:
+        panel = panel.thresholds(_thresholds(thresholds)).color_mode(common.BigValueColorMode.BACKGROUND)
     return panel.decimals(decimals) if decimals is not None else panel
 
 
@@ -128,9 +154,11 @@ def table(
     *,
     width: int = 24,
     height: int = 10,
+    units: Mapping[str, str] | None = None,
 ) -> table_builders.Panel:
-    """Rows as the query returns them (its ORDER BY decides the order)."""
-    return (
+    """Rows as the query returns them (its ORDER BY decides the order); ``units`` gives columns
+    their Grafana unit (``percentunit`` shows a fraction such as a margin as a percentage)."""
+    panel = (
         table_builders.Panel()
         .title(title)
         .description(description)
@@ -142,6 +170,9 @@ def table(
         .filterable(True)
         .cell_height(common.TableCellHeight.SM)
     )
+    for column, unit in (units or {}).items():
+        panel = panel.override_by_name(column, [DynamicConfigValue(id_val="unit", value=unit)])
+    return panel
 
 
 def timeseries(

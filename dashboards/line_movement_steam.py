@@ -140,6 +140,7 @@ def dashboard() -> Dashboard:
                 MOVERS_SQL,
                 BARS_TABLE,
                 height=10,
+                units={"move_pct": "percent", "abs_move_pct": "percent"},
             ),
         )
         .row("Steam moves")

@@ -127,6 +127,7 @@ def dashboard() -> Dashboard:
                 f"SELECT COUNT(*) AS sources_down\nFROM (\n{_latest_per_component('source_up', 'up')}\n)"
                 "\nWHERE up < 0.5",
                 TABLE,
+                thresholds=[(1, "red")],
             ),
             stat(
                 MAX_LAG,
@@ -134,6 +135,7 @@ def dashboard() -> Dashboard:
                 f"SELECT MAX(lag_records) AS max_lag_records\nFROM (\n"
                 f"{_latest_per_component('lag_records', 'lag_records')}\n)",
                 TABLE,
+                thresholds=[(10_000, "orange"), (100_000, "red")],
             ),
             stat(
                 DEAD_LETTERS,
@@ -141,6 +143,7 @@ def dashboard() -> Dashboard:
                 f"SELECT SUM({VALUE}) AS dead_letters\nFROM {TABLE}\n"
                 f"{where(COMPONENT, _metric('dead_letters'))}",
                 TABLE,
+                thresholds=[(1, "orange")],
             ),
         )
         .row("Streaming jobs")
@@ -183,6 +186,7 @@ def dashboard() -> Dashboard:
                 "Each job's latest figures and its dead letters in the range.",
                 STREAMING_JOBS_SQL,
                 TABLE,
+                units={"processing_ms": "ms", "freshness_s": "s"},
                 width=12,
                 height=8,
             ),
@@ -195,6 +199,7 @@ def dashboard() -> Dashboard:
                 "letters in the range.",
                 SOURCE_HEALTH_SQL,
                 TABLE,
+                units={"freshness_s": "s"},
                 width=12,
                 height=8,
             ),

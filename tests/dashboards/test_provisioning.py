@@ -56,7 +56,7 @@ def test_compose_service_installs_the_plugin_and_mounts_the_provisioning() -> No
     assert grafana["image"].startswith("grafana/grafana-oss:11.6.")
     assert PLUGIN_ID in grafana["environment"]["GF_INSTALL_PLUGINS"].split(",")
     mounts = _mounts()
-    for kind in ("datasources", "dashboards"):
+    for kind in ("datasources", "dashboards", "alerting"):
         host = mounts[f"/etc/grafana/provisioning/{kind}"]
         assert (ROOT / host).resolve() == (PROVISIONING / kind).resolve()
         assert list((ROOT / host).glob("*.yaml"))

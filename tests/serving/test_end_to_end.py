@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -46,6 +47,7 @@ from dashboards.queries import (
     iter_variable_queries,
     load,
     panel_query,
+    panels,
     variable_definitions,
 )
 from infra.stack.druid import DruidCluster
@@ -485,6 +487,57 @@ def test_pipeline_health_has_the_jobs_freshness(run: Run) -> None:
     assert 0 <= rows[0]["low"] <= rows[0]["high"] < 60
 
 
+def test_the_alert_rules_on_druid_equal_their_recomputation(run: Run, druid_cluster: DruidCluster) -> None:
+    """Each alert rule's query, as Grafana sends it, on Druid: the stale-data and dead-letter numbers
+    equal the same computed here from Druid's raw samples of the window, and no supervisor of
+    this run is stalled (by the Overlord's own account), so none of them fires."""
+    from dashboards.alerts import DEAD_LETTER_RATE, STALE_LIVE_DATA, STALLED_SUPERVISORS
+    from serving.overlord import Overlord
+
+    def expected(now: datetime) -> tuple[float | None, float | None]:
+        recent = [
+            (_at(r["__time"]), r) for r in samples if _at(r["__time"]) >= _millis(now - timedelta(minutes=15))
+        ]
+        latest: dict[str, tuple[datetime, float]] = {}
+        for at, r in recent:
+            job = r["component"] if r["component"].startswith("stream:") else None
+            if job and r["metric"] == "freshness_s" and (job not in latest or at >= latest[job][0]):
+                latest[job] = (at, r["value"])
+        stale = max((v for _, v in latest.values()), default=None)
+        dead = [
+            r["value"]
+            for at, r in recent
+            if r["metric"] == "dead_letters" and at >= _millis(now - timedelta(minutes=10))
+        ]
+        return stale, (sum(dead) / 600.0 if dead else None)
+
+    before = datetime.now(UTC)
+    samples = run.query.sql(
+        'SELECT __time, component, metric, "value" FROM pipeline_health '
+        "WHERE __time >= CURRENT_TIMESTAMP - INTERVAL '20' MINUTE"
+    )
+    stale = run.query.sql(STALE_LIVE_DATA.sql)[0]["stalest_stream_s"]
+    dead = run.query.sql(DEAD_LETTER_RATE.sql)[0]["dead_letters_per_s"]
+    after = datetime.now(UTC)
+    assert any(r["component"].startswith("stream:") for r in samples)
+    assert (stale, dead) in {expected(before), expected(after)}
+    assert stale is not None and not STALE_LIVE_DATA.fires(stale), stale
+    assert not DEAD_LETTER_RATE.fires(dead), dead
+
+    rows = run.query.sql(STALLED_SUPERVISORS.sql)  # Druid's system tables answer a count of none with no row
+    count = STALLED_SUPERVISORS.number(rows[0]["stalled_supervisors"] if rows else None)
+    with Overlord(druid_cluster.overlord_url) as overlord:
+        states = overlord.states()
+    stalled = [s.id for s in states if not s.suspended and (not s.healthy or s.detailed_state != "RUNNING")]
+    assert states and count == len(stalled) == 0, states
+    # The columns the rule reads say what the Overlord says, supervisor by supervisor.
+    table = run.query.sql("SELECT supervisor_id, detailed_state, healthy, suspended FROM sys.supervisors")
+    assert {
+        (r["supervisor_id"], r["detailed_state"], r["healthy"] == 1, r["suspended"] == 1) for r in table
+    } == {(s.id, s.detailed_state, s.healthy, s.suspended) for s in states}
+    assert not STALLED_SUPERVISORS.fires(count)
+
+
 # -- the dashboards ------------------------------------------------------------------------------
 
 
@@ -533,6 +586,25 @@ def test_every_panel_query_runs_on_druid_and_returns_rows(run: Run, uid: str) ->
                 assert any(r[column] is not None for r in rows), (
                     f"{uid} / {q.panel_title} with {values}: {column} always null"
                 )
+            _check_units(uid, q.panel_title, q.panel_type, set(rows[0]))
+
+
+def _check_units(uid: str, title: str, panel_type: str, columns: set[str]) -> None:
+    """A table's unit overrides name columns the query returns, and every fraction column (a margin
+    or a return) is shown as a percentage, not as a raw fraction."""
+    if panel_type != "table":
+        return
+    (panel,) = [p for p in panels(_dashboard(uid)) if p["title"] == title]
+    units = {
+        o["matcher"]["options"]: prop["value"]
+        for o in panel.get("fieldConfig", {}).get("overrides", [])
+        for prop in o["properties"]
+        if prop["id"] == "unit"
+    }
+    assert set(units) <= columns, f"{uid} / {title}: units for columns it does not return"
+    for column in columns:
+        if re.search(r"(margin|return)$", column):
+            assert units.get(column) == "percentunit", f"{uid} / {title}: {column} shown as a raw fraction"
 
 
 @pytest.mark.parametrize("uid", sorted(CHECKS))
