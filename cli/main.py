@@ -481,12 +481,18 @@ def stream_status(as_json: bool) -> None:
     now = datetime.now(UTC)
     for name, m in queries.items():
         if "error" in m:
-            lines.append(f"  {name:11} FAILED at {m['failed_at']}: {m['error']}")
+            lines.append(f"  {name:11} FAILED at {m.get('failed_at', '?')}: {m['error']}")
             continue
-        age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
+        # A figure an older version of the jobs did not record shows as "?", not as a crash.
+        keys = ("batch_id", "input_rows", "processed_rows_per_s", "trigger_ms", "kafka_lag")
+        f = {key: m.get(key, "?") for key in keys}
+        ago = ""
+        if "timestamp" in m:
+            age = (now - datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))).total_seconds()
+            ago = f" ({age:.0f} s ago)"
         lines.append(
-            f"  {name:11} batch {m['batch_id']}: {m['input_rows']} rows, {m['processed_rows_per_s']}/s, "
-            f"{m['trigger_ms']} ms, lag {m['kafka_lag']} ({age:.0f} s ago)"
+            f"  {name:11} batch {f['batch_id']}: {f['input_rows']} rows, {f['processed_rows_per_s']}/s, "
+            f"{f['trigger_ms']} ms, lag {f['kafka_lag']}{ago}"
         )
     emit(as_json, {"running": pid is not None, "pid": pid, "queries": queries, "failed": failed}, lines)
     if failed and not as_json:

@@ -48,6 +48,8 @@ def test_start_status_stop(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
     )
     stopped = _cli(env, "status")
     assert stopped.returncode == 1 and "streaming stopped" in stopped.stdout
+    assert "Traceback" not in stopped.stderr  # an older run's metrics file, without today's figures
+    assert "  bronze      batch 99: 12345 rows, ?/s, ? ms, lag ?" in stopped.stdout
 
     started = _cli(env, "start", "--job", "bronze")
     assert started.returncode == 0, started.stderr
