@@ -49,6 +49,7 @@ def backtest_command(
     """Model value bets (Elo ordered logit, Dixon–Coles), Pinnacle-against-soft-book value bets and
     pre-match arbitrages over every season in the warehouse, flat and Kelly staked; each model's
     Brier score and log-loss against Pinnacle's close. Needs the backfill and `dbt build` first."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from batch.models import NoHistory, train_and_backtest
@@ -70,7 +71,7 @@ def backtest_command(
         progress.advance(tasks[model])
 
     columns = (TextColumn("{task.description:18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns) as progress:
+    with Progress(*columns, console=Console(stderr=True)) as progress:  # stdout holds the answer
         tasks = {m: progress.add_task(m, total=None) for m in MODELS}
         try:
             run, written = train_and_backtest(

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lakehouse.config import Settings
@@ -33,6 +34,8 @@ from producers.replay import (
 from producers.scheduler import ConnectorFactory, Schedule, Scheduler, load_schedule
 
 log = get_logger(__name__)
+PROGRESS = Console(stderr=True)
+"""Progress bars go to stderr: stdout holds the command's answer (its text or ``--json``)."""
 
 # Which secret setting each paid source reads its API key from.
 API_KEYS = {
@@ -117,7 +120,7 @@ def publish_timeline(
     """Publish a replay timeline with a progress bar; returns per-feed counts sent."""
     sent: dict[str, int] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns) as progress, stop_on_signals(stop):
+    with Progress(*columns, console=PROGRESS) as progress, stop_on_signals(stop):
         task = progress.add_task(label, total=len(items))
         for item in paced(items, speed):
             if stop.is_set():
@@ -246,7 +249,7 @@ def simulate(
 
     started = _time.monotonic()
     try:
-        with Progress(*columns) as progress, stop_on_signals(stop):
+        with Progress(*columns, console=PROGRESS) as progress, stop_on_signals(stop):
             task = progress.add_task(f"simulate {seconds:.0f}s", total=None)
             windows, _ = arbitrage_windows(tap(stream))
         publisher.flush(60)
