@@ -42,19 +42,38 @@ def _builders() -> dict[str, Callable[..., StreamingQuery]]:
     }
 
 
+def kafka_offsets(text: str | None) -> dict[str, dict[str, int]] | None:
+    """A Kafka source's offsets from a progress report, or None when Spark did not report them.
+
+    PySpark renders a missing offset as the string ``"None"`` (``str()`` of a JVM null): a batch
+    replayed from the offset log after a restart reports no latest offset.
+    """
+    try:
+        parsed = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or not all(isinstance(p, dict) for p in parsed.values()):
+        return None
+    return {topic: {part: int(o) for part, o in parts.items()} for topic, parts in parsed.items()}
+
+
+def _behind(source: Any) -> int | None:
+    """Records on a source's topics past what its batch read (None if Spark did not say)."""
+    latest = kafka_offsets(source["latestOffset"])
+    end = kafka_offsets(source["endOffset"])
+    if latest is None or end is None:
+        return None
+    return sum(
+        max(0, offset - end.get(topic, {}).get(part, offset))
+        for topic, parts in latest.items()
+        for part, offset in parts.items()
+    )
+
+
 def _lag(progress: Any) -> int | None:
     """Records behind the latest Kafka offsets after this batch (None if unknown)."""
-    total = 0
-    for source in progress.sources:
-        try:
-            latest = json.loads(source.latestOffset or "{}")
-            end = json.loads(source.endOffset or "{}")
-        except (TypeError, ValueError):
-            return None
-        for topic, parts in latest.items():
-            for part, offset in parts.items():
-                total += max(0, int(offset) - int(end.get(topic, {}).get(part, offset)))
-    return total
+    behind = [_behind(source) for source in progress.sources]
+    return None if None in behind else sum(b for b in behind if b is not None)
 
 
 IDLE_HEALTH_INTERVAL_S = 10.0
@@ -161,13 +180,8 @@ def _caught_up(query: StreamingQuery, since: datetime) -> bool:
     if datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")) <= since:
         return False
     sources = progress["sources"]
-    for source in sources:
-        latest = json.loads(source.get("latestOffset") or "{}")
-        end = json.loads(source.get("endOffset") or "{}")
-        for topic, parts in latest.items():
-            if any(int(offset) > int(end.get(topic, {}).get(p, -1)) for p, offset in parts.items()):
-                return False
-    return bool(sources)
+    # Unknown offsets (a batch replayed after a restart) prove nothing: wait for the next batch.
+    return bool(sources) and all(_behind(source) == 0 for source in sources)
 
 
 def stop_between_batches(query: StreamingQuery, timeout_s: float = 60.0) -> None:
