@@ -23,18 +23,15 @@ for _key, _value in {
 }.items():
     os.environ[_key] = _value
 
-# Every JVM the tests start (Kafka, Druid, Spark, Maven) compiles with C1 only: they run for
-# seconds to minutes, where C2's compile threads cost two cores more than its faster code saves
-# (the demo's Spark and Druid stages took 40% less time on this project's 2-core machines).
-# Production and `bench/` keep the JVM's defaults.
-_jvm_options = os.environ.get("JDK_JAVA_OPTIONS", "")
-if "TieredStopAtLevel" not in _jvm_options:
-    os.environ["JDK_JAVA_OPTIONS"] = f"{_jvm_options} -XX:TieredStopAtLevel=1".strip()
+# Every JVM the tests start (Kafka, Druid, Spark, Maven) compiles with C1 only, but the session's
+# Spark driver (below); production and `bench/` keep the JVM's defaults.
+from infra.stack.process import free_port, quick_start_jvms  # noqa: E402
+
+_jvm_options = quick_start_jvms()
 
 from infra.stack.druid import DruidCluster  # noqa: E402
 from infra.stack.kafka import KafkaBroker  # noqa: E402
 from infra.stack.moto import MotoServer  # noqa: E402
-from infra.stack.process import free_port  # noqa: E402
 from infra.stack.spark_cluster import SparkCluster  # noqa: E402
 from infra.stack.topics import apply_topics  # noqa: E402
 from lakehouse.config import CatalogSettings, KafkaSettings, Settings  # noqa: E402
