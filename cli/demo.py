@@ -8,9 +8,10 @@ Every stage runs the code the CLI and the DAGs run, no private copies:
    then ``sim_seconds`` of the market simulator ending now (`produce simulate`);
 3. stream: bronze, silver, aggregates and gold until Kafka is drained (`stream run --available-now`);
 4. druid: the supervisors' ingestion, until Druid holds every record of the aggregate topics;
-5. airflow: `historical_backfill` over the shared football-data history, `lake_to_warehouse` (the
-   live tables) and `dbt_build`, each with `airflow dags test` on a real Airflow (its SQLite
-   metadata database under ``.local/airflow``);
+5. airflow: `historical_backfill` over the shared football-data history (started with the demo:
+   the batch layer runs beside the speed layer, as in production), then `lake_to_warehouse` (the
+   live tables) and `dbt_build`, each with ``dag.test()`` on a real Airflow (its SQLite metadata
+   database under ``.local/airflow``), in one process (``infra.stack.dag_runs``);
 6. report: counts compared between the stages, and a self-contained HTML report
    (``cli.demo_report``) under ``.local/reports``.
 
@@ -37,6 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.stack.airflow import airflow_environment
+from infra.stack.process import quick_start_jvms
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
 from lakehouse.schemas import AGGREGATE_TYPES
@@ -216,7 +218,10 @@ def produce_stage(settings: Settings, stage: Stage, sim_seconds: float) -> dict[
 
     def sent(summary: dict[str, Any]) -> str:
         counts = summary["sent"] if isinstance(summary["sent"], dict) else {"records": summary["sent"]}
-        return ", ".join(f"{n:,} {feed}" for feed, n in counts.items()) or "0"
+        text = ", ".join(f"{n:,} {feed}" for feed, n in counts.items()) or "0"
+        unchanged = sum(summary["stats"]["unchanged"].values())
+        # A second demo on the same state: the producers' change detection sends no price twice.
+        return text + (f" ({unchanged:,} unchanged since an earlier run, not sent)" if unchanged else "")
 
     stage.facts |= {
         "odds captures": f"{len(captures)} files: {sent(odds)} sent, {odds['dead_lettered']} dead-lettered",
@@ -280,42 +285,92 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def airflow(args: Sequence[str], env: dict[str, str], log_file: Path) -> None:
-    """One `airflow ...` command, its output in ``log_file``; a failure names the file."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("w") as out:
-        result = subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    text = log_file.read_text(errors="replace")
-    if result.returncode != 0 or ("dags" in args and "state=success" not in text):
-        tail = " | ".join(line for line in text.splitlines()[-5:] if line.strip())
-        raise DemoError(f"`airflow {' '.join(args[:3])}` failed (log: {log_file}): {tail[-600:]}")
+class DagRuns:
+    """The demo's DAG runs in one Airflow process (``infra.stack.dag_runs``), started with the
+    demo: the batch layer's ``historical_backfill`` runs beside the speed layer, as in
+    production (they share only the Iceberg catalog); ``lake_to_warehouse`` and ``dbt_build``
+    wait for ``release()``, once the streams have drained.  Output in ``demo/logs/airflow.log``.
+    """
 
+    def __init__(self, settings: Settings, leagues: Sequence[str] | None) -> None:
+        from infra.stack.dag_runs import WAIT
 
-def airflow_stage(
-    settings: Settings, stage: Stage, leagues: Sequence[str] | None, tick: Callable[[str], None]
-) -> None:
-    env = airflow_env(settings)
-    logs = settings.state_dir / "demo" / "logs"
-    steps: list[tuple[str, list[str]]] = [
-        ("metadata database", ["db", "migrate"]),
-        (
-            "historical_backfill",
-            ["dags", "test", "historical_backfill", "-c", json.dumps({"leagues": list(leagues or [])})],
-        ),
-        ("lake_to_warehouse", ["dags", "test", "lake_to_warehouse"]),
-        ("dbt_build", ["dags", "test", "dbt_build"]),
-    ]
-    for name, args in steps:
-        tick(name)
-        started = time.monotonic()
-        airflow(args, env, logs / f"airflow-{name.replace(' ', '-')}.log")
-        stage.facts[name] = f"{time.monotonic() - started:.0f} s"
+        logs = settings.state_dir / "demo" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_file, self.events_file = logs / "airflow.log", logs / "airflow-steps.jsonl"
+        self.events_file.unlink(missing_ok=True)
+        runs = [
+            ("historical_backfill", {"leagues": list(leagues or [])}),
+            WAIT,
+            ("lake_to_warehouse", {}),
+            ("dbt_build", {}),
+        ]
+        self.expected = len(runs) + 1  # and the metadata database's migration
+        argv = [sys.executable, "-m", "infra.stack.dag_runs", str(self.events_file), json.dumps(runs)]
+        with self.log_file.open("w") as out:
+            self.process = subprocess.Popen(
+                argv,
+                env=airflow_env(settings),
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=settings.project_root,
+                text=True,
+            )
+        self.seen = 0
+        self.states: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+
+    def _read(self, tick: Callable[[str], None]) -> list[dict[str, Any]]:
+        lines = self.events_file.read_text().splitlines() if self.events_file.exists() else []
+        events = [json.loads(line) for line in lines[self.seen :]]
+        self.seen = len(lines)
+        ended = {e["step"] for e in events if e["event"] == "finished"}
+        for event in events:
+            if event["event"] == "started" and event["step"] not in ended | {"wait"}:
+                tick(event["step"])
+            elif event["event"] == "finished":
+                self.states[event["step"]] = event["state"]
+                if "seconds" in event:
+                    self.seconds[event["step"]] = event["seconds"]
+        return events
+
+    def finish(self, stage: Stage, tick: Callable[[str], None]) -> None:
+        """Let the warehouse steps go once the backfill is done; raise if a step failed."""
+        from infra.stack.dag_runs import MIGRATE
+
+        released = False
+        while True:
+            done = self.process.poll() is not None
+            events = self._read(tick)
+            if not released and any(e["step"] == "wait" and e["event"] == "started" for e in events):
+                assert self.process.stdin is not None
+                self.process.stdin.write("go\n")
+                self.process.stdin.close()
+                released = True
+            if done:
+                break
+            time.sleep(0.5)
+        for step, seconds in self.seconds.items():
+            beside = " (beside the speed layer)" if step in (MIGRATE, "historical_backfill") else ""
+            stage.facts[step] = f"{seconds:.0f} s{beside}"
+        failed = [f"{step}: {state}" for step, state in self.states.items() if state != "success"]
+        if self.process.returncode != 0 or failed or len(self.states) != self.expected:
+            text = self.log_file.read_text(errors="replace")
+            tail = " | ".join(line for line in text.splitlines()[-5:] if line.strip())
+            what = "; ".join(failed) or f"exit {self.process.returncode} after {sorted(self.states)}"
+            raise DemoError(f"airflow: {what} (log: {self.log_file}): {tail[-600:]}")
+
+    def close(self) -> None:
+        """Stop the runs if the demo ends early (end of input stops them at the barrier)."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def history_checks(settings: Settings, leagues: Sequence[str] | None) -> list[Check]:
@@ -388,6 +443,7 @@ def run_demo(
     except BackfillInputError as exc:
         raise DemoError(str(exc)) from None
     console = console or Console(width=max(Console().width, 110))
+    quick_start_jvms()  # the demo's Kafka, Druid and Spark live for minutes: C1 only
     summary = Summary()
     began = time.monotonic()
     local = not settings.kafka.bootstrap_servers
@@ -395,6 +451,8 @@ def run_demo(
     if key is not None:
         settings = settings.model_copy(update={"api": settings.api.model_copy(update={"keys": key[1]})})
     total = 6
+    dag_runs = DagRuns(settings, leagues)
+    console.print("[dim]    batch layer: historical_backfill started in Airflow, beside the speed layer[/]")
     try:
         with _timed(console, summary, 1, total, "stack: Kafka, Druid and its supervisors") as stage:
             stack_stage(settings, stage, with_api=key is not None)
@@ -405,7 +463,7 @@ def run_demo(
         with _timed(console, summary, 4, total, "druid: the aggregates ingested") as stage:
             topic_counts, druid_counts = druid_stage(settings, stage)
         with _timed(console, summary, 5, total, "airflow: backfill, live load, dbt build") as stage:
-            airflow_stage(settings, stage, leagues, lambda step: console.print(f"    running {step} ..."))
+            dag_runs.finish(stage, lambda step: console.print(f"    running {step} ..."))
         with _timed(console, summary, 6, total, "report") as stage:
             summary.checks = [
                 Check(
@@ -435,6 +493,7 @@ def run_demo(
             summary.report = write_report(settings, summary)
             stage.facts["report"] = str(summary.report)
     finally:
+        dag_runs.close()
         if not keep_stack and local:
             Stack(settings).down()
             console.print("    stack down (use --keep-stack to leave it and the web board up)")
@@ -464,7 +523,9 @@ def _urls(settings: Settings, key: str | None) -> dict[str, str]:
         "Druid router (SQL, supervisors)": settings.druid.url
         or f"http://{settings.druid.host}:{settings.druid.router_port}",
         "Druid coordinator": settings.druid.overlord_url,
-        "Airflow UI": f"AIRFLOW_HOME={settings.state_dir / 'airflow'} .venv/bin/airflow api-server",
+        # The demo's runs are in the metadata database `stack up --with airflow` serves.
+        "Airflow UI": f"http://{settings.airflow.host}:{settings.airflow.port} "
+        "(after `.venv/bin/lakehouse stack up --with airflow`)",
     }
     if key:
         urls["board key"] = key

@@ -30,8 +30,9 @@ def spark_catalog_conf(settings: Settings | None = None) -> dict[str, str]:
         ensure_local_catalog(settings)
         conf |= {
             f"{prefix}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
-            # WAL: Spark's pooled JDBC connections and pyiceberg read and write side by side.
-            f"{prefix}.uri": f"jdbc:sqlite:{settings.catalog_db_path}?journal_mode=WAL",
+            # WAL: Spark's pooled JDBC connections and pyiceberg read and write side by side, each
+            # waiting up to 30 s for the other's write lock (the demo backfills while streams commit).
+            f"{prefix}.uri": f"jdbc:sqlite:{settings.catalog_db_path}?journal_mode=WAL&busy_timeout=30000",
             f"{prefix}.warehouse": settings.warehouse_path.resolve().as_uri(),
             # SQLite has no real users; the JDBC catalog still wants the keys.
             f"{prefix}.jdbc.user": "lakehouse",
@@ -72,7 +73,7 @@ def load_catalog(settings: Settings | None = None) -> Catalog:
         settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
         return SqlCatalog(
             cat.name,
-            uri=f"sqlite:///{settings.catalog_db_path}",
+            uri=f"sqlite:///{settings.catalog_db_path}?timeout=30",
             warehouse=settings.warehouse_path.resolve().as_uri(),
         )
     from pyiceberg.catalog.glue import GlueCatalog

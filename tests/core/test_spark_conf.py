@@ -15,7 +15,9 @@ def test_local_catalog_is_jdbc_sqlite_over_a_file_warehouse(tmp_path: Path) -> N
     assert conf["spark.master"] == "local[2]"
     assert conf["spark.sql.catalog.lake"] == "org.apache.iceberg.spark.SparkCatalog"
     assert conf["spark.sql.catalog.lake.catalog-impl"] == "org.apache.iceberg.jdbc.JdbcCatalog"
-    assert conf["spark.sql.catalog.lake.uri"] == f"jdbc:sqlite:{tmp_path / 'catalog.db'}?journal_mode=WAL"
+    assert conf["spark.sql.catalog.lake.uri"] == (
+        f"jdbc:sqlite:{tmp_path / 'catalog.db'}?journal_mode=WAL&busy_timeout=30000"
+    )
     assert conf["spark.sql.catalog.lake.warehouse"] == (tmp_path / "warehouse").as_uri()
     jars = conf["spark.jars"].split(",")
     names = {Path(j).name for j in jars}
