@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.stack.airflow import airflow_environment
+from infra.stack.dag_runs import MIGRATE, WAIT
 from infra.stack.process import quick_start_jvms
 from lakehouse.config import Settings
 from lakehouse.log import get_logger
@@ -289,12 +290,11 @@ class DagRuns:
     """The demo's DAG runs in one Airflow process (``infra.stack.dag_runs``), started with the
     demo: the batch layer's ``historical_backfill`` runs beside the speed layer, as in
     production (they share only the Iceberg catalog); ``lake_to_warehouse`` and ``dbt_build``
-    wait for ``release()``, once the streams have drained.  Output in ``demo/logs/airflow.log``.
+    wait at the runs' barrier, which ``finish()`` releases once the streams have drained.  Output
+    in ``demo/logs/airflow.log``.
     """
 
     def __init__(self, settings: Settings, leagues: Sequence[str] | None) -> None:
-        from infra.stack.dag_runs import WAIT
-
         logs = settings.state_dir / "demo" / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_file, self.events_file = logs / "airflow.log", logs / "airflow-steps.jsonl"
@@ -327,7 +327,7 @@ class DagRuns:
         self.seen = len(lines)
         ended = {e["step"] for e in events if e["event"] == "finished"}
         for event in events:
-            if event["event"] == "started" and event["step"] not in ended | {"wait"}:
+            if event["event"] == "started" and event["step"] not in ended | {WAIT}:
                 tick(event["step"])
             elif event["event"] == "finished":
                 self.states[event["step"]] = event["state"]
@@ -337,13 +337,11 @@ class DagRuns:
 
     def finish(self, stage: Stage, tick: Callable[[str], None]) -> None:
         """Let the warehouse steps go once the backfill is done; raise if a step failed."""
-        from infra.stack.dag_runs import MIGRATE
-
         released = False
         while True:
             done = self.process.poll() is not None
             events = self._read(tick)
-            if not released and any(e["step"] == "wait" and e["event"] == "started" for e in events):
+            if not released and any(e["step"] == WAIT and e["event"] == "started" for e in events):
                 assert self.process.stdin is not None
                 self.process.stdin.write("go\n")
                 self.process.stdin.close()
