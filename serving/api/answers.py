@@ -16,6 +16,7 @@ from typing import Any
 
 from cachetools import TTLCache, cached
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 _MISSING = object()
 
@@ -23,6 +24,12 @@ _MISSING = object()
 def to_json(value: Any) -> bytes:
     """Rows from Druid and the warehouse with dates and decimals as JSON can carry them."""
     return json.dumps(value, default=str, separators=(",", ":")).encode()
+
+
+def answer_key(scope: Scope) -> tuple[str, bytes]:
+    """What an answer is kept by: the request's path and raw query (the answer depends on
+    nothing else), so a request can find its answer before the framework parses it."""
+    return scope["path"], scope["query_string"]
 
 
 class Answers:
@@ -46,6 +53,11 @@ class Answers:
     def get(self, key: Hashable, build: Callable[[], Any]) -> bytes | None:
         """The answer for ``key`` (None when ``build`` found nothing), blocking on a miss."""
         return self._get(key, build)
+
+    def peek(self, key: Hashable) -> bytes | None:
+        """The kept answer for ``key``, or None (none kept, or the one kept is "nothing found")."""
+        with self._condition:
+            return self._cache.get(key)
 
     async def aget(self, key: Hashable, build: Callable[[], Any]) -> bytes | None:
         """The same from the event loop: a hit answers at once, a miss runs in a worker thread."""

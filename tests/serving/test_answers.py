@@ -1,5 +1,5 @@
 """The API's short-lived live answers: one computation per key at a time, nothing kept past the
-TTL, errors never kept."""
+TTL, errors never kept; a kept answer served before routing with the same checks as the route."""
 
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from lakehouse.config import ApiSettings
 from serving.api.answers import Answers
+from serving.api.app import Parts, create_app
+from serving.api.history import DuckDBHistory
+from serving.api.keys import KeyRing, new_key
+from serving.api.live import LiveStore
+from serving.query import DruidQuery
+
+READ_KEY, READ_ENTRY = new_key("analyst", ("read",))
+INGEST_KEY, INGEST_ENTRY = new_key("partner", ("ingest",))
 
 
 def test_concurrent_misses_of_one_key_share_one_computation() -> None:
@@ -66,3 +80,68 @@ def test_a_hit_answers_on_the_event_loop_and_a_miss_in_a_thread() -> None:
     first, second, main = asyncio.run(twice())
     assert first == second and json.loads(first or b"") == ["2026-12-06T12:00:00+00:00"]
     assert len(loop_thread) == 1 and loop_thread[0] != main
+
+
+class _CountedLive(LiveStore):
+    """The live store's answers, counted (no Druid: what is tested is what the API keeps)."""
+
+    def __init__(self) -> None:
+        super().__init__(DruidQuery("http://127.0.0.1:9"))
+        self.boards = 0
+
+    def board(self, game_id: str, now: datetime | None = None) -> dict[str, Any] | None:
+        self.boards += 1
+        return {"game_id": game_id, "version": self.boards} if game_id != "none" else None
+
+
+def _app(live: LiveStore, rate: int = 100, cors: list[str] | None = None) -> FastAPI:
+    settings = ApiSettings(
+        keys=f"{READ_ENTRY},{INGEST_ENTRY}",
+        rate_per_minute=rate,
+        cors_origins=cors or [],
+        live_cache_ms=30_000,
+    )
+    no_sink: Any = None  # no ingestion here
+    return create_app(
+        Parts(settings, KeyRing.from_settings(settings), live, DuckDBHistory(Path("none")), no_sink)
+    )
+
+
+def test_a_kept_answer_is_served_before_routing_with_the_routes_checks() -> None:
+    live = _CountedLive()
+    app = _app(live, rate=5, cors=["https://board.example.com"])
+    read = {"X-API-Key": READ_KEY, "Origin": "https://board.example.com"}
+    with TestClient(app) as c:
+        first = c.get("/v1/games/g1/board", headers=read)
+        kept = app.state.answers.peek(("/v1/games/g1/board", b""))
+        second = c.get("/v1/games/g1/board", headers=read)
+        # The second answer is the kept bytes, with the route's headers and CORS.
+        assert first.status_code == second.status_code == 200 and live.boards == 1
+        assert second.content == first.content == kept == b'{"game_id":"g1","version":1}'
+        assert second.headers["content-type"] == first.headers["content-type"] == "application/json"
+        assert second.headers["access-control-allow-origin"] == "https://board.example.com"
+        # A hit still checks the key, its scope and its rate, as the route does.
+        assert c.get("/v1/games/g1/board").status_code == 401
+        assert c.get("/v1/games/g1/board", headers={"X-API-Key": INGEST_KEY}).status_code == 403
+        codes = [c.get("/v1/games/g1/board", headers=read).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]  # 5 a minute: two above and three here
+        limited = c.get("/v1/games/g1/board", headers=read)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert limited.json() == {"detail": "rate limit of key 'analyst' reached"}
+    assert live.boards == 1
+
+
+def test_only_a_validated_request_is_kept_and_nothing_found_is_a_404() -> None:
+    live = _CountedLive()
+    app = _app(live)
+    read = {"X-API-Key": READ_KEY}
+    with TestClient(app) as c:
+        for _ in range(2):
+            assert c.get("/v1/games/none/board", headers=read).status_code == 404
+        assert live.boards == 1  # "nothing found" is kept too, and answered by the route
+        assert c.get("/v1/arbitrage?status=bogus", headers=read).status_code == 422
+        assert app.state.answers.peek(("/v1/arbitrage", b"status=bogus")) is None
+        # Another query is another answer.
+        c.get("/v1/games/g1/board", headers=read)
+        c.get("/v1/games/g1/board?x=1", headers=read)
+        assert live.boards == 3
