@@ -3,7 +3,7 @@ state after a simulated day, and produce-to-aggregate freshness.
 
     .venv/bin/python -m bench.streaming [--events 1000000] [--warmup-events 400000]
         [--max-offsets N] [--skip-freshness] [--freshness-seconds 60 --rate 200]
-        [--day-seconds 3600] [--master local[2]]
+        [--day-seconds 3600] [--master local[2]] [--cluster]
 
 Own broker and lake in a temporary folder.  Throughput: the simulator's odds quotes are
 loaded into Kafka first, then each job drains them on `--master`; events/s = events / wall
@@ -13,7 +13,8 @@ stream sees them.  State: the aggregates drain a simulated day (`--day-seconds` 
 market, games finishing and new ones starting) with a short idle TTL, and the state store's rows
 and bytes are printed next to the games the day had.  Freshness: the aggregates job runs at its
 configured trigger while quotes are produced at `--rate`; for each quote, the time from produce
-to its row in `agg.market_prices_live`.
+to its row in `agg.market_prices_live`.  `--cluster` then runs it all again on a Spark standalone
+cluster started here (2 workers of 1 core, `infra.stack.spark_cluster`) and prints both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,10 @@ from bench.report import bench_command
 from iceberg import ensure_tables
 from infra.stack.kafka import KafkaBroker
 from infra.stack.process import free_port
+from infra.stack.spark_cluster import SparkCluster
 from infra.stack.topics import apply_topics
 from lakehouse.catalog import load_catalog
-from lakehouse.config import KafkaSettings, Settings
+from lakehouse.config import KafkaSettings, Settings, StreamingSettings
 from lakehouse.kafka import consumer_config, producer_config, spark_options
 from lakehouse.log import configure_logging
 from lakehouse.schemas import validate
@@ -195,6 +198,93 @@ def _freshness(spark, settings: Settings, seconds: float, rate: float) -> list[f
     return [seen[e] - t for e, t in produced.items() if e in seen]
 
 
+@dataclass
+class Figures:
+    """One master's run: drain seconds (sustained and cold), the floor, the day's state, freshness."""
+
+    master: str
+    sustained_s: dict[str, float]
+    cold_s: dict[str, float]
+    floor: tuple[int, float, float]
+    day: tuple[int, int, int]
+    lags: list[float]
+
+
+def _measure(master: str, args: argparse.Namespace) -> Figures:
+    """The whole benchmark on ``master``, with its own broker and lake (the same input each time:
+    the simulator is seeded)."""
+    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
+        broker = KafkaBroker(
+            home=Path(tmp) / "kafka", port=free_port(), controller_port=free_port(), heap="1g"
+        )
+        broker.start()
+        try:
+            apply_topics(broker.bootstrap)
+            settings = Settings(
+                state_dir=Path(tmp) / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap)
+            )
+            settings.spark.master = master
+            settings.spark.executor_memory = args.executor_memory
+            if args.max_offsets:
+                settings.streaming.max_offsets_per_trigger = args.max_offsets
+            ensure_tables(load_catalog(settings))
+            spark = build_spark_session(settings, app_name="bench-streaming")
+            spark.sql("SELECT 1").collect()
+            # Cold: a fresh JVM drains the warm-up backlog (JIT compilation, first commits).
+            _load(broker.bootstrap, args.warmup_events)
+            cold = {
+                "bronze": _drain(spark, settings, bronze_query),
+                "silver": _drain(spark, settings, silver_query),
+                "aggregates": _drain_aggregates(spark, settings)[0],
+            }
+            # Sustained: the same queries (same checkpoints) drain the measured backlog.
+            _load(broker.bootstrap, args.events, seed=2)
+            sustained = {
+                "bronze": _drain(spark, settings, bronze_query),
+                "silver": _drain(spark, settings, silver_query),
+                "aggregates": _drain_aggregates(spark, settings)[0],
+            }
+            floor = _components(spark, broker.bootstrap)
+            day = _state_after_a_day(spark, settings, broker.bootstrap, args.day_seconds)
+            lags = []
+            if not args.skip_freshness:
+                lags = _freshness(spark, settings, args.freshness_seconds, args.rate)
+            spark.stop()
+        finally:
+            broker.stop()
+    return Figures(master, sustained, cold, floor, day, lags)
+
+
+def _print(f: Figures, args: argparse.Namespace, streaming: StreamingSettings) -> None:
+    print(
+        f"simulator quotes, {f.master}, maxOffsetsPerTrigger {streaming.max_offsets_per_trigger:,} "
+        f"(aggregates {streaming.aggregates_max_offsets_per_trigger:,}), trigger {streaming.trigger_interval}"
+    )
+    for name, warm_s in f.sustained_s.items():
+        cold_s = f.cold_s[name]
+        print(
+            f"{name}: {args.events / warm_s:,.0f} events/s sustained ({args.events:,} in {warm_s:.1f} s); "
+            f"cold start {args.warmup_events / cold_s:,.0f} events/s "
+            f"({args.warmup_events:,} in {cold_s:.1f} s)"
+        )
+    records, read_rate, parse_rate = f.floor
+    silver_rate = args.events / f.sustained_s["silver"]
+    print(
+        f"floor, batch reads of the topic's {records:,} records: Kafka read {read_rate:,.0f}/s; "
+        f"read + parse + validate {parse_rate:,.0f}/s; silver / floor {silver_rate / parse_rate:.2f}"
+    )
+    print(
+        f"aggregates state after a simulated day of {args.day_seconds:.0f} s: {f.day[0]} games in the day, "
+        f"{f.day[1]} rows in the state store, {f.day[2] / 1e6:.1f} MB (games idle 10 s are evicted)"
+    )
+    if f.lags:
+        q = statistics.quantiles(f.lags, n=100)
+        print(
+            f"produce -> agg.market_prices_live freshness over {len(f.lags)} quotes at {args.rate:.0f}/s: "
+            f"p50 {statistics.median(f.lags):.2f} s, p95 {q[94]:.2f} s"
+        )
+
+
 @bench_command("streaming")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -206,71 +296,34 @@ def main() -> None:
     parser.add_argument("--skip-freshness", action="store_true")
     parser.add_argument("--day-seconds", type=float, default=3600)
     parser.add_argument("--master", default="local[2]", help="e.g. spark://127.0.0.1:7077")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="then the same on a standalone cluster started here (2 workers of 1 core), side by side",
+    )
+    parser.add_argument("--executor-memory", default="3g", help="per executor, on a cluster")
     args = parser.parse_args()
     configure_logging("WARNING")
-    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
-        broker = KafkaBroker(
-            home=Path(tmp) / "kafka", port=free_port(), controller_port=free_port(), heap="1g"
-        )
-        broker.start()
-        try:
-            apply_topics(broker.bootstrap)
-            settings = Settings(
-                state_dir=Path(tmp) / "state", kafka=KafkaSettings(bootstrap_servers=broker.bootstrap)
+    runs = [_measure(args.master, args)]
+    if args.cluster:
+        with tempfile.TemporaryDirectory(prefix="bench-spark-cluster-") as home:
+            cluster = SparkCluster(
+                home=Path(home), port=free_port(), webui_port=free_port(), workers=2, cores=1, memory="4g"
             )
-            settings.spark.master = args.master
-            if args.max_offsets:
-                settings.streaming.max_offsets_per_trigger = args.max_offsets
-            ensure_tables(load_catalog(settings))
-            spark = build_spark_session(settings, app_name="bench-streaming")
-            spark.sql("SELECT 1").collect()
-            # Cold: a fresh JVM drains the warm-up backlog (JIT compilation, first commits).
-            _load(broker.bootstrap, args.warmup_events)
-            cold = [_drain(spark, settings, q) for q in (bronze_query, silver_query)]
-            cold.append(_drain_aggregates(spark, settings)[0])
-            # Sustained: the same queries (same checkpoints) drain the measured backlog.
-            _load(broker.bootstrap, args.events, seed=2)
-            bronze_s = _drain(spark, settings, bronze_query)
-            silver_s = _drain(spark, settings, silver_query)
-            aggregates_s = _drain_aggregates(spark, settings)[0]
-            parts = _components(spark, broker.bootstrap)
-            day = _state_after_a_day(spark, settings, broker.bootstrap, args.day_seconds)
-            lags = []
-            if not args.skip_freshness:
-                lags = _freshness(spark, settings, args.freshness_seconds, args.rate)
-            spark.stop()
-        finally:
-            broker.stop()
-    s = settings.streaming
-    print(
-        f"simulator quotes, {args.master}, maxOffsetsPerTrigger {s.max_offsets_per_trigger:,} "
-        f"(aggregates {s.aggregates_max_offsets_per_trigger:,}), trigger {s.trigger_interval}"
-    )
-    runs = (
-        ("bronze", bronze_s, cold[0]),
-        ("silver", silver_s, cold[1]),
-        ("aggregates", aggregates_s, cold[2]),
-    )
-    for name, warm_s, cold_s in runs:
-        print(
-            f"{name}: {args.events / warm_s:,.0f} events/s sustained ({args.events:,} in {warm_s:.1f} s); "
-            f"cold start {args.warmup_events / cold_s:,.0f} events/s "
-            f"({args.warmup_events:,} in {cold_s:.1f} s)"
-        )
-    print(
-        f"floor, batch reads of the topic's {parts[0]:,} records: Kafka read {parts[1]:,.0f}/s; "
-        f"read + parse + validate {parts[2]:,.0f}/s; silver / floor {args.events / silver_s / parts[2]:.2f}"
-    )
-    print(
-        f"aggregates state after a simulated day of {args.day_seconds:.0f} s: {day[0]} games in the day, "
-        f"{day[1]} rows in the state store, {day[2] / 1e6:.1f} MB (games idle 10 s are evicted)"
-    )
-    if lags:
-        q = statistics.quantiles(lags, n=100)
-        print(
-            f"produce -> agg.market_prices_live freshness over {len(lags)} quotes at {args.rate:.0f}/s: "
-            f"p50 {statistics.median(lags):.2f} s, p95 {q[94]:.2f} s"
-        )
+            try:
+                cluster.start()
+                runs.append(_measure(cluster.url, args))
+            finally:
+                cluster.stop()
+    streaming = Settings().streaming
+    if args.max_offsets:
+        streaming.max_offsets_per_trigger = args.max_offsets
+    for i, figures in enumerate(runs):
+        if i:
+            print()
+        if figures.master.startswith("spark://") and args.cluster:
+            print("standalone cluster started here: 2 workers of 1 core, 4g each")
+        _print(figures, args, streaming)
 
 
 if __name__ == "__main__":
