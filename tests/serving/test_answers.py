@@ -107,9 +107,23 @@ def _app(live: LiveStore, rate: int = 100, cors: list[str] | None = None) -> Fas
     )
 
 
+def _routed(app: FastAPI, path: str) -> list[str]:
+    """The requests that reached the route of ``path`` (past the framework's routing)."""
+    route: Any = next(r for r in app.routes if getattr(r, "path", None) == path)
+    inner, entered = route.app, []
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        entered.append(scope["path"])
+        await inner(scope, receive, send)
+
+    route.app = counted
+    return entered
+
+
 def test_a_kept_answer_is_served_before_routing_with_the_routes_checks() -> None:
     live = _CountedLive()
     app = _app(live, rate=5, cors=["https://board.example.com"])
+    routed = _routed(app, "/v1/games/{game_id}/board")
     read = {"X-API-Key": READ_KEY, "Origin": "https://board.example.com"}
     with TestClient(app) as c:
         first = c.get("/v1/games/g1/board", headers=read)
@@ -117,6 +131,7 @@ def test_a_kept_answer_is_served_before_routing_with_the_routes_checks() -> None
         second = c.get("/v1/games/g1/board", headers=read)
         # The second answer is the kept bytes, with the route's headers and CORS.
         assert first.status_code == second.status_code == 200 and live.boards == 1
+        assert routed == ["/v1/games/g1/board"]  # the second never reached the route
         assert second.content == first.content == kept == b'{"game_id":"g1","version":1}'
         assert second.headers["content-type"] == first.headers["content-type"] == "application/json"
         assert second.headers["access-control-allow-origin"] == "https://board.example.com"
@@ -128,17 +143,19 @@ def test_a_kept_answer_is_served_before_routing_with_the_routes_checks() -> None
         limited = c.get("/v1/games/g1/board", headers=read)
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         assert limited.json() == {"detail": "rate limit of key 'analyst' reached"}
-    assert live.boards == 1
+    assert live.boards == 1 and len(routed) == 1
 
 
 def test_only_a_validated_request_is_kept_and_nothing_found_is_a_404() -> None:
     live = _CountedLive()
     app = _app(live)
+    routed = _routed(app, "/v1/games/{game_id}/board")
     read = {"X-API-Key": READ_KEY}
     with TestClient(app) as c:
         for _ in range(2):
             assert c.get("/v1/games/none/board", headers=read).status_code == 404
-        assert live.boards == 1  # "nothing found" is kept too, and answered by the route
+        # "Nothing found" is kept too (one computation), and answered by the route each time.
+        assert live.boards == 1 and len(routed) == 2
         assert c.get("/v1/arbitrage?status=bogus", headers=read).status_code == 422
         assert app.state.answers.peek(("/v1/arbitrage", b"status=bogus")) is None
         # Another query is another answer.
