@@ -99,7 +99,8 @@ def test_valid_dead_late_duplicate_and_replayed_records(spark, runs_broker, tmp_
             spark.createDataFrame(
                 [("odds.quotes", 0, 900 + i, datetime.now(UTC), json.dumps(q)) for i, q in enumerate(fresh)],
                 "topic string, partition int, offset long, timestamp timestamp, value string",
-            )
+            ),
+            f"{int(settings.streaming.silver_dedup_window_s)} seconds",
         )
         silver = SilverBatch(settings)
         silver(batch, 99)
