@@ -119,3 +119,18 @@ def test_non_finite_prices_and_out_of_range_times_are_dead_letters(spark, shared
         with pytest.raises((SchemaValidationError, ValueError)):
             validate("odds", json.loads(row["value"]))
     assert rows[-1][VALID] is True and rows[-1][REASON] is None
+
+
+def test_check_text_reaches_spark_unchanged(spark) -> None:
+    """The checks are Spark SQL text: every pattern, enum value and message of every feed, and
+    quotes, backslashes and percent signs, arrive in Spark as they are in the schema."""
+    from lakehouse.schemas import EVENT_TYPES
+    from streaming.parse import _q
+
+    texts = ["it's", "back\\slash", "\\'", "100% '%s' done", "Atlético", r"^\d{2}-[a-z]+$"]
+    for event_type in EVENT_TYPES.values():
+        for field in event_type.fields:
+            texts += [field.pattern or "", *(str(v) for v in field.enum or ())]
+            texts.append(f"{field.name}: '%s' does not match '{field.pattern}'")
+    row = spark.sql("SELECT " + ", ".join(f"{_q(t)} AS t{i}" for i, t in enumerate(texts))).first()
+    assert list(row) == texts
