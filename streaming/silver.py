@@ -85,14 +85,14 @@ class SilverBatch:
         started = time.monotonic()
         spark = batch.sparkSession
         marks = self._marks(spark).marks_for_batch(batch_id)
-        batch = batch.persist()
+        batch = self._slim(batch, marks).persist()
         topics = {r["topic"]: r["count"] for r in batch.groupBy("topic").count().collect()}
         newest: dict[tuple[str, str], datetime] = {}
         counts = {"input": sum(topics.values()), "silver": 0, "dead": 0, "late": 0}
         for feed, topic in FEED_TOPICS.items():
             if not topics.get(topic):
                 continue
-            parsed = self._typed(batch.filter(F.col("topic") == topic), feed, marks)
+            parsed = self._typed(batch.filter(F.col("topic") == topic), feed)
             # One pass over the cached batch answers every question the writes need: how many
             # dead and late records, and each source's newest event time.
             valid = F.col(VALID)
@@ -129,14 +129,44 @@ class SilverBatch:
         log.info("silver batch", batch_id=batch_id, **counts)
 
     @staticmethod
-    def _typed(records: DataFrame, feed: str, marks: dict) -> DataFrame:
-        """One feed's records as typed columns (parsed upstream, in the stream), with `_valid`,
-        `_watermark` (the record's (feed, source) mark, if any) and `_late`."""
+    def _slim(batch: DataFrame, marks: dict) -> DataFrame:
+        """The batch with `_watermark` (the record's (feed, source) mark, if any) and `_late`, and
+        only what the writes need: the raw value of the dead and late records alone (the dead
+        letters and late events keep it; silver does not), the key list of the dead alone (for
+        their reasons).  Most records are valid and on time, so the cached batch is a fraction of
+        the shuffled one (measured: 621 MB for 400,000 quotes with every value kept)."""
+        from pyspark.sql import functions as F
+
+        mark = F.lit(None).cast("timestamp")
+        event_time = F.lit(None).cast("timestamp")
+        for feed, topic in FEED_TOPICS.items():
+            struct = feed_struct(feed)
+            mine = F.col("topic") == topic
+            event_time = F.when(mine, F.col(f"{struct}.event_time")).otherwise(event_time)
+            feed_marks = {source: m for (f, source), m in marks.items() if f == feed}
+            if feed_marks:
+                pairs = [x for s, m in feed_marks.items() for x in (F.lit(s), F.lit(m))]
+                mark = F.when(mine, F.create_map(*pairs)[F.col(f"{struct}.source")]).otherwise(mark)
+        valid = F.col(VALID)
+        late = F.coalesce(valid & mark.isNotNull() & (event_time < mark), F.lit(False))
+        kept = [c for c in batch.columns if c not in ("value", KEYS, "_seen_at", "_dedup", "event_id")]
+        return batch.select(
+            *kept,
+            F.when(~valid | late, F.col("value")).alias("value"),
+            F.when(~valid, F.col(KEYS)).alias(KEYS),
+            mark.alias("_watermark"),
+            late.alias(_LATE),
+        )
+
+    @staticmethod
+    def _typed(records: DataFrame, feed: str) -> DataFrame:
+        """One feed's records (from `_slim`) as typed columns, with `_valid`, `_watermark` and
+        `_late`."""
         from pyspark.sql import functions as F
 
         fields = [f.name for f in get_event_type(feed).fields]
         struct = feed_struct(feed)
-        typed = records.select(
+        return records.select(
             "topic",
             "partition",
             "offset",
@@ -145,16 +175,9 @@ class SilverBatch:
             KEYS,
             VALID,
             *[F.col(f"{struct}.{name}").alias(name) for name in fields],
+            "_watermark",
+            _LATE,
         )
-        feed_marks = {source: mark for (f, source), mark in marks.items() if f == feed}
-        if not feed_marks:
-            mark_col = F.lit(None).cast("timestamp")
-        else:
-            pairs = [x for s, m in feed_marks.items() for x in (F.lit(s), F.lit(m))]
-            mark_col = F.create_map(*pairs)[F.col("source")]
-        tagged = typed.withColumn("_watermark", mark_col)
-        is_late = F.col("_watermark").isNotNull() & (F.col("event_time") < F.col("_watermark"))
-        return tagged.withColumn(_LATE, F.coalesce(is_late, F.lit(False)))
 
     def _merge(self, spark: SparkSession, df: DataFrame, table: str, on: str, view: str) -> int:
         """Insert the rows the table lacks; returns how many the commit added (0 on a replay)."""
