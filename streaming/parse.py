@@ -53,7 +53,8 @@ def _q(text: str) -> str:
 
 
 def _num(value: float) -> str:
-    """A bound as a Spark SQL literal of the type ``F.lit`` gives it (int, bigint or double)."""
+    """A bound as a Spark SQL literal: int inside int's open range, else bigint; double for a
+    float (the int range's low end becomes a bigint where ``F.lit`` gave an int: same comparison)."""
     if isinstance(value, int):
         return str(value) if -(2**31) < value < 2**31 else f"CAST({_q(str(value))} AS BIGINT)"
     return f"CAST({_q(repr(float(value)))} AS DOUBLE)"
