@@ -556,6 +556,7 @@ class GameState:
         for (market, book, selection), tick in self._board_before(start, inclusive=False).items():
             self.board.setdefault(market, {})[(book, selection)] = tick
         self.__dict__.pop("_lines_index", None)
+        self.__dict__.pop("_bests_index", None)
         self.__dict__.pop("_selections_index", None)
         self.cursor = None
         redone = {arb_id for arb_id, held in self.published.items() if held.opened_at >= start}
@@ -575,22 +576,25 @@ class GameState:
         self, tick: Tick, settings: EngineSettings, touched: dict[str, tuple[OpenArb, int | None]]
     ) -> None:
         """Apply one quote to the timeline's board; open, update or close the arbitrages it touches."""
-        start = self._window_start(tick.t, settings)
+        start = tick.t - tick.t % settings.window_us
         if self.cursor is None or self.cursor[0] < start:
             self.windows[start].arbs_at_start = {k: arb.copy() for k, arb in self.arbs.items()}
         market_board = self.board.setdefault(tick.market, {})
         key = (tick.bookmaker, tick.selection)
         before = market_board.get(key)
         market_board[key] = tick
+        line = _line(tick.market, tick.selection, tick.point)
+        lines = {line}
         if before is None:  # a new book or selection: the market may have become three-way
             self.__dict__.get("_selections_index", {}).pop(tick.market, None)
-        self._index_line(tick, before)
+            self._index_line(tick, line, None, None)
+        else:
+            old_line = _line(before.market, before.selection, before.point)
+            lines.add(old_line)
+            self._index_line(tick, line, before, old_line)
         self.cursor = tick.order
         if tick.market.endswith("_lay"):
             return  # lay prices are the odds conceded, not offered: no best price to combine
-        lines = {_line(tick.market, tick.selection, tick.point)}
-        if before is not None:
-            lines.add(_line(before.market, before.selection, before.point))
         for line in lines:
             best = self._best(tick.market, line)
             current = self.arbs.get((tick.market, line))
@@ -643,13 +647,33 @@ class GameState:
             self.__dict__["_lines_index"] = lines
         return lines
 
-    def _index_line(self, tick: Tick, before: Tick | None) -> None:
-        lines = self._lines
+    @property
+    def _bests(self) -> dict[tuple[str, Line, str], tuple[float, str]]:
+        """(market, line, selection) -> (best price, its book), for the selections ``_best`` met
+        since the index was built; ``_index_line`` keeps each in step with the quotes."""
+        held: dict[tuple[str, Line, str], tuple[float, str]] = self.__dict__.setdefault("_bests_index", {})
+        return held
+
+    def _index_line(self, tick: Tick, line: Line, before: Tick | None, old_line: Line) -> None:
+        """Index ``tick`` (on ``line``) in place of ``before``, the book's last quote of the selection.
+
+        A remembered best changes only when the quote beats it, or when the best book's own price
+        drops or leaves the line (then it is found again on the next ask)."""
+        lines, bests = self._lines, self._bests
         if before is not None:
-            old = lines.get((before.market, _line(before.market, before.selection, before.point)), {})
-            old.get(before.selection, {}).pop(before.bookmaker, None)
-        line = _line(tick.market, tick.selection, tick.point)
+            lines.get((before.market, old_line), {}).get(before.selection, {}).pop(before.bookmaker, None)
+            if old_line != line:
+                gone = (before.market, old_line, before.selection)
+                if bests.get(gone, (0.0, ""))[1] == before.bookmaker:
+                    del bests[gone]
         lines.setdefault((tick.market, line), {}).setdefault(tick.selection, {})[tick.bookmaker] = tick.price
+        key = (tick.market, line, tick.selection)
+        held = bests.get(key)
+        if held is not None:
+            if tick.price > held[0] or (tick.price == held[0] and tick.bookmaker <= held[1]):
+                bests[key] = (tick.price, tick.bookmaker)
+            elif held[1] == tick.bookmaker:  # the best book lowered its price
+                del bests[key]
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in _UNSTORED}
@@ -666,19 +690,27 @@ class GameState:
         return held
 
     def _best(self, market: str, line: Line) -> BestLine | None:
-        """Best price and book per selection on one line of the board, or None when incomplete."""
+        """Best price and book per selection on one line of the board, or None when incomplete.
+
+        Each selection's best is remembered (``_bests``): the line's best is asked for at every
+        quote, and a quote rarely changes it."""
         selections = self._selections(market)
         on_line = self._lines.get((market, line), {})
+        bests = self._bests
         prices: list[float] = []
         books: list[str] = []
         for selection in selections:
-            quoted = on_line.get(selection)
-            if not quoted:
-                return None
-            price = max(quoted.values())
-            tied = [b for b, p in quoted.items() if p == price]
-            prices.append(price)
-            books.append(tied[0] if len(tied) == 1 else min(tied))  # ties: first book by name
+            held = bests.get((market, line, selection))
+            if held is None:
+                quoted = on_line.get(selection)
+                if not quoted:
+                    return None
+                price = max(quoted.values())
+                tied = [b for b, p in quoted.items() if p == price]
+                # ties: first book by name
+                held = bests[(market, line, selection)] = (price, tied[0] if len(tied) == 1 else min(tied))
+            prices.append(held[0])
+            books.append(held[1])
         return selections, tuple(prices), tuple(books)
 
     def _arb_outputs(self, touched: dict[str, tuple[OpenArb, int | None]]) -> list[Output]:
@@ -764,7 +796,7 @@ def _line(market: str, selection: str, point: float | None) -> Line:
 
 _LINED = frozenset({"spreads", "totals"})
 # Derived per process or batch, never pickled.
-_UNSTORED = frozenset({"_lines_index", "_selections_index", "_quotes"})
+_UNSTORED = frozenset({"_lines_index", "_bests_index", "_selections_index", "_quotes"})
 _SPREADS, _AWAY = "spreads", "away"
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakehouse.market import EngineSettings, GameMeta, GameState, Tick
-from lakehouse.market.engine import Output, stamp, to_micros
+from lakehouse.market.engine import Output, _line, stamp, to_micros
 from lakehouse.schemas import get_aggregate_type, validate
 from tests.support.market_oracle import expected_rows, latest_rows
 
@@ -253,6 +253,25 @@ def test_any_batching_and_order_within_lateness_gives_the_oracles_rows(
     batches = [arrivals[i : i + sizes] for i in range(0, len(arrivals), sizes)]
     _, outputs = run(batches)
     assert latest_rows(outputs) == expected_rows(GAME, META, ticks, SETTINGS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ticks=game_quotes(), seed=st.integers(min_value=0, max_value=2**32))
+def test_the_remembered_best_prices_are_the_boards(ticks: list[Tick], seed: int) -> None:
+    """The engine remembers each selection's best price and book between quotes, and updates it
+    from each quote alone; after any arrival order (re-derivation included) every remembered best
+    is the board's own: the highest price on the line, ties to the first book by name."""
+    arrivals = _arrivals(ticks, random.Random(seed), int(SETTINGS.lateness_s))
+    state, _ = run([arrivals])
+    remembered = state.__dict__.get("_bests_index", {})
+    for (market, line, selection), held in remembered.items():
+        quoted = [
+            (tick.price, book)
+            for (book, sel), tick in state.board[market].items()
+            if sel == selection and _line(market, sel, tick.point) == line
+        ]
+        best = max(price for price, _ in quoted)
+        assert held == (best, min(book for price, book in quoted if price == best))
 
 
 def test_a_steam_move_a_late_quote_undoes_is_retracted() -> None:
