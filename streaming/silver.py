@@ -5,8 +5,7 @@ Duplicates go next, in Spark's state store: each valid record's event id is de-d
 with ``dropDuplicatesWithinWatermark`` over its arrival time, so a record re-sent within
 ``silver_dedup_window_s`` of the first is dropped, in the batch or across batches (the state
 forgets an id after the window, at its next batch with input: memory is bounded by the ids of one
-window).  Each micro-batch is
-then split by feed and
+window).  Each micro-batch is then split by feed and
   * records that fail the shared schema go to `silver.dead_letters` with the reason, and to the
     feed's dead-letter topic as a ``lakehouse.dead_letters`` record (keyed by the refused record's
     Kafka coordinates; written before the table, so a replayed batch may repeat a letter, never
