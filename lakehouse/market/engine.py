@@ -576,7 +576,7 @@ class GameState:
         self, tick: Tick, settings: EngineSettings, touched: dict[str, tuple[OpenArb, int | None]]
     ) -> None:
         """Apply one quote to the timeline's board; open, update or close the arbitrages it touches."""
-        start = tick.t - tick.t % settings.window_us
+        start = self._window_start(tick.t, settings)
         if self.cursor is None or self.cursor[0] < start:
             self.windows[start].arbs_at_start = {k: arb.copy() for k, arb in self.arbs.items()}
         market_board = self.board.setdefault(tick.market, {})
@@ -662,10 +662,8 @@ class GameState:
         lines, bests = self._lines, self._bests
         if before is not None:
             lines.get((before.market, old_line), {}).get(before.selection, {}).pop(before.bookmaker, None)
-            if old_line != line:
-                gone = (before.market, old_line, before.selection)
-                if bests.get(gone, (0.0, ""))[1] == before.bookmaker:
-                    del bests[gone]
+            if old_line != line:  # the quote left its line (rare): find that line's best again
+                bests.pop((before.market, old_line, before.selection), None)
         lines.setdefault((tick.market, line), {}).setdefault(tick.selection, {})[tick.bookmaker] = tick.price
         key = (tick.market, line, tick.selection)
         held = bests.get(key)
