@@ -72,7 +72,7 @@ def _bucket(scope: Construct, id_: str, name: str, versioned: bool = False) -> s
 
 class LakeStorage(cdk.Stack):
     def __init__(self, scope: Construct, id_: str, names: Names, **kwargs: object) -> None:
-        super().__init__(scope, id_, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, id_, **kwargs)
         self.lake = _bucket(self, "Lake", names.bucket("lake"))
         self.raw = _bucket(self, "Raw", names.bucket("raw"), versioned=True)
         self.artifacts = _bucket(self, "Artifacts", names.bucket("artifacts"), versioned=True)
@@ -117,7 +117,7 @@ class Runtime(cdk.Stack):
     def __init__(
         self, scope: Construct, id_: str, storage: LakeStorage, names: Names, **kwargs: object
     ) -> None:
-        super().__init__(scope, id_, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, id_, **kwargs)
         self.spark = emrs.CfnApplication(
             self,
             "Spark",
